@@ -1,0 +1,157 @@
+import {
+  MongoBulkWriteError,
+  MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  type Collection,
+  type MongoClientOptions,
+} from 'mongodb';
+import { ShardUnavailableError, TaskplaneError } from '../core/errors.js';
+import type { RunDocument } from './run-document.js';
+import {
+  RUN_INDEXES,
+  type FindOptions,
+  type RunFilterDoc,
+  type RunUpdateDoc,
+  type ShardCollection,
+} from './shard-collection.js';
+
+export interface MongoShardOptions {
+  /** Shard name shown in errors and statistics. */
+  readonly name: string;
+  /** Connection string; its path names the database (`mongodb://host:27017/taskplane`). */
+  readonly url: string;
+  /** How long an operation waits for an unreachable shard before it fails. @defaultValue 2000 */
+  readonly serverSelectionTimeoutMs?: number;
+  /** Called with every command the driver sends (for command counting in benchmarks and tests). */
+  readonly onCommand?: (commandName: string) => void;
+}
+
+const DUPLICATE_KEY = 11000;
+
+/** One MongoDB shard (a database, possibly on a replica set or behind mongos). */
+export class MongoCollection implements ShardCollection {
+  readonly shard: string;
+  readonly #client: MongoClient;
+  readonly #collection: Collection<RunDocument>;
+
+  constructor(options: MongoShardOptions) {
+    this.shard = options.name;
+    const clientOptions: MongoClientOptions = {
+      serverSelectionTimeoutMS: options.serverSelectionTimeoutMs ?? 2000,
+      connectTimeoutMS: options.serverSelectionTimeoutMs ?? 2000,
+      // Claims and settlements are conditional writes: a blind driver-level retry after an
+      // unknown outcome could claim twice, so the storage logic decides what to retry.
+      retryWrites: false,
+      maxPoolSize: 32,
+      monitorCommands: options.onCommand !== undefined,
+    };
+    this.#client = new MongoClient(options.url, clientOptions);
+    if (options.onCommand) {
+      const onCommand = options.onCommand;
+      this.#client.on('commandStarted', (event) => onCommand(event.commandName));
+    }
+    this.#collection = this.#client.db().collection<RunDocument>('runs');
+  }
+
+  connect(): Promise<void> {
+    return this.#call(async () => {
+      await this.#client.connect();
+    });
+  }
+
+  ensureIndexes(): Promise<void> {
+    return this.#call(async () => {
+      await this.#collection.createIndexes(RUN_INDEXES.map((index) => ({ name: index.name, key: index.key })));
+    });
+  }
+
+  ping(): Promise<void> {
+    return this.#call(async () => {
+      await this.#client.db().command({ ping: 1 });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+
+  insertMany(docs: readonly RunDocument[]): Promise<{ duplicates: Set<string> }> {
+    return this.#call(async () => {
+      const duplicates = new Set<string>();
+      if (docs.length === 0) return { duplicates };
+      try {
+        await this.#collection.insertMany(docs as RunDocument[], { ordered: false });
+      } catch (error) {
+        if (!(error instanceof MongoBulkWriteError)) throw error;
+        const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+        for (const writeError of writeErrors) {
+          const doc = docs[writeError.index];
+          if (writeError.code !== DUPLICATE_KEY || !doc) throw error;
+          duplicates.add(doc._id);
+        }
+      }
+      return { duplicates };
+    });
+  }
+
+  find(filter: RunFilterDoc, options: FindOptions = {}): Promise<RunDocument[]> {
+    return this.#call(() => {
+      let cursor = this.#collection.find(filter);
+      if (options.projection) cursor = cursor.project(options.projection);
+      if (options.sort) cursor = cursor.sort(options.sort);
+      if (options.skip) cursor = cursor.skip(options.skip);
+      if (options.limit) cursor = cursor.limit(options.limit);
+      return cursor.toArray() as Promise<RunDocument[]>;
+    });
+  }
+
+  updateOne(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number> {
+    return this.#call(async () => (await this.#collection.updateOne(filter, update)).matchedCount);
+  }
+
+  updateMany(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number> {
+    return this.#call(async () => (await this.#collection.updateMany(filter, update)).matchedCount);
+  }
+
+  bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number> {
+    return this.#call(async () => {
+      if (ops.length === 0) return 0;
+      const result = await this.#collection.bulkWrite(
+        ops.map((op) => ({ updateOne: { filter: op.filter, update: op.update } })),
+        { ordered: false },
+      );
+      return result.matchedCount;
+    });
+  }
+
+  deleteMany(filter: RunFilterDoc): Promise<number> {
+    return this.#call(async () => (await this.#collection.deleteMany(filter)).deletedCount);
+  }
+
+  aggregate<T>(pipeline: readonly object[]): Promise<T[]> {
+    return this.#call(async () => (await this.#collection.aggregate(pipeline as object[]).toArray()) as T[]);
+  }
+
+  /** Runs a driver call, turning "cannot reach the server" into `ShardUnavailableError`. */
+  async #call<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (isUnreachable(error)) throw new ShardUnavailableError(this.shard, { cause: error });
+      if (error instanceof TaskplaneError) throw error;
+      throw new TaskplaneError('INTERNAL', `shard ${this.shard}: ${(error as Error).message}`, { cause: error });
+    }
+  }
+}
+
+function isUnreachable(error: unknown): boolean {
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoNotConnectedError ||
+    error instanceof MongoTopologyClosedError
+  );
+}

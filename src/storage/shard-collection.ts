@@ -1,0 +1,61 @@
+import type { Filter, Sort, UpdateFilter } from 'mongodb';
+import type { RunDocument } from './run-document.js';
+
+/**
+ * The few collection operations the storage logic needs from one shard. The MongoDB engine
+ * passes them to the driver; the embedded engine evaluates the very same filter and update
+ * documents with mingo. So claiming, retries, sweeping and trimming are written once, in
+ * `sharded-store.ts` and its helpers, as MongoDB queries.
+ *
+ * Only what both MongoDB 6+ and FerretDB 1.24 support is used: no transactions, change streams,
+ * TTL or partial indexes, `$lookup`/`$facet` or `arrayFilters`.
+ *
+ * Every method throws `ShardUnavailableError` (naming the shard) when the shard cannot be
+ * reached.
+ */
+export interface ShardCollection {
+  readonly shard: string;
+
+  connect(): Promise<void>;
+  ensureIndexes(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Unordered insert. Returns the ids refused because they already exist. */
+  insertMany(docs: readonly RunDocument[]): Promise<{ duplicates: Set<string> }>;
+  find(filter: RunFilterDoc, options?: FindOptions): Promise<RunDocument[]>;
+  /** Returns the number of documents matched. */
+  updateOne(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number>;
+  updateMany(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number>;
+  /** Several conditional single-document updates in one round trip; returns the total matched. */
+  bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number>;
+  deleteMany(filter: RunFilterDoc): Promise<number>;
+  aggregate<T>(pipeline: readonly object[]): Promise<T[]>;
+}
+
+export type RunFilterDoc = Filter<RunDocument>;
+export type RunUpdateDoc = UpdateFilter<RunDocument>;
+
+export interface FindOptions {
+  readonly sort?: Sort & Record<string, 1 | -1>;
+  readonly limit?: number;
+  readonly skip?: number;
+  /** Inclusion projection (`{ _id: 1, status: 1 }`). */
+  readonly projection?: Partial<Record<keyof RunDocument, 1>>;
+}
+
+/** The indexes every shard has; created on start (the Tarantool `set_ddl` step). */
+export const RUN_INDEXES: ReadonlyArray<{ name: string; key: Record<string, 1 | -1> }> = [
+  // take: pending runs of a cluster, by priority then due time
+  { name: 'claim', key: { status: 1, cluster: 1, priority: -1, runAfter: 1 } },
+  // sweep: expired leases and expired pending runs
+  { name: 'lease_deadline', key: { status: 1, deadline: 1 } },
+  { name: 'pending_expiry', key: { status: 1, expiresAt: 1 } },
+  // select: newest first, optionally by name or job
+  { name: 'newest', key: { createdAt: -1, _id: -1 } },
+  { name: 'by_name', key: { name: 1, createdAt: -1 } },
+  { name: 'by_job', key: { jobId: 1, createdAt: -1 } },
+  // trim: finished runs of a name, newest first
+  { name: 'finished_by_name', key: { name: 1, status: 1, finishedAt: -1 } },
+  { name: 'claim_token', key: { claim: 1 } },
+];

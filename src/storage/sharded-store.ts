@@ -1,0 +1,431 @@
+import { randomUUID } from 'node:crypto';
+import { RunNotFoundError, RunStateError, ShardUnavailableError, TaskplaneError, ValidationError } from '../core/errors.js';
+import { LIMITS } from '../core/limits.js';
+import { newRootRunId, newRunIdInJob } from '../core/run-ids.js';
+import {
+  encodePayload,
+  newRunSchema,
+  parseInput,
+  parseRunId,
+  runFilterSchema,
+  type NewRun,
+  type RunDefaults,
+  type RunFilter,
+} from '../core/run-input.js';
+import { FINAL_STATUSES, isFinalStatus, type JsonValue, type Lease, type Run, type RunnerIdentity } from '../core/types.js';
+import { claimRuns } from './claim-runs.js';
+import type * as C from './contract.js';
+import { renewWrite, settlementWrites, type LeaseWrite } from './lease-writes.js';
+import { newRunDocument, toRun, type RunDocument } from './run-document.js';
+import { selectRuns } from './select-runs.js';
+import type { ShardCollection } from './shard-collection.js';
+import type { ShardSet } from './shard-set.js';
+import { countRuns, trimRuns } from './upkeep.js';
+import { RunWaiters } from './run-waiters.js';
+
+const finished = { $in: [...FINAL_STATUSES] };
+const SWEEP_BATCH = 1000;
+
+/**
+ * The storage contract over a set of shards. Both engines use this class: the MongoDB engine
+ * with driver-backed shards, the embedded engine with mingo-backed ones. All storage logic —
+ * routing, claiming, leases, retries, sweeping, trimming — lives here and in its helpers.
+ *
+ * State: `new` → `started` (after `start()`) → `closed` (after `close()`).
+ */
+export class ShardedTaskStore implements C.TaskStore {
+  readonly engine: string;
+  readonly #shards: ShardSet;
+  readonly #defaults: RunDefaults;
+  readonly #waiters = new RunWaiters();
+  #state: 'new' | 'started' | 'closed' = 'new';
+  /** Shards that were unreachable at start; their indexes are created when they answer again. */
+  readonly #unindexed = new Set<ShardCollection>();
+
+  constructor(engine: string, shards: ShardSet, defaults: RunDefaults) {
+    this.engine = engine;
+    this.#shards = shards;
+    this.#defaults = defaults;
+  }
+
+  get shards(): readonly string[] {
+    return this.#shards.names;
+  }
+
+  get router() {
+    return this.#shards.router;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state === 'started') return;
+    if (this.#state === 'closed') throw new TaskplaneError('INTERNAL', 'the store is closed');
+    await Promise.all(this.#shards.collections.map((collection) => this.#prepare(collection)));
+    this.#state = 'started';
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#waiters.wakeAll();
+    await Promise.all(this.#shards.collections.map((collection) => collection.close()));
+  }
+
+  async create(run: NewRun): Promise<Run> {
+    const [result] = await this.createMany([run]);
+    if (!result) throw new TaskplaneError('INTERNAL', 'createMany returned nothing');
+    if (result.unavailable) throw new ShardUnavailableError(result.unavailable);
+    if (!result.created) throw new TaskplaneError('CONFLICT', `run ${result.id} already exists`);
+    const created = await this.get(result.id);
+    if (!created) throw new RunNotFoundError(result.id);
+    return created;
+  }
+
+  async createMany(runs: readonly NewRun[]): Promise<C.CreateResult[]> {
+    if (runs.length > LIMITS.createBatch) {
+      throw new ValidationError('runs', `at most ${LIMITS.createBatch} runs per call, got ${runs.length}`);
+    }
+    const now = new Date();
+    // Validate everything before writing anything.
+    const docs = runs.map((input, index) => this.#newDocument(input, `runs[${index}]`, now));
+    const byShard = new Map<ShardCollection, RunDocument[]>();
+    for (const doc of docs) {
+      const collection = this.#shards.forJob(doc.jobId);
+      const list = byShard.get(collection) ?? [];
+      list.push(doc);
+      byShard.set(collection, list);
+    }
+    const outcome = new Map<string, { duplicate: boolean; unavailable?: string }>();
+    await Promise.all(
+      [...byShard].map(async ([collection, shardDocs]) => {
+        try {
+          const { duplicates } = await collection.insertMany(shardDocs);
+          for (const doc of shardDocs) outcome.set(doc._id, { duplicate: duplicates.has(doc._id) });
+        } catch (error) {
+          if (!(error instanceof ShardUnavailableError)) throw error;
+          for (const doc of shardDocs) outcome.set(doc._id, { duplicate: false, unavailable: collection.shard });
+        }
+      }),
+    );
+    return docs.map((doc) => {
+      const result = outcome.get(doc._id);
+      const shard = this.#shards.forJob(doc.jobId).shard;
+      const created = result !== undefined && !result.duplicate && result.unavailable === undefined;
+      return { id: doc._id, jobId: doc.jobId, shard, created, ...(result?.unavailable ? { unavailable: result.unavailable } : {}) };
+    });
+  }
+
+  async get(id: string): Promise<Run | null> {
+    const runId = parseRunId(id);
+    const collection = this.#shards.forRun(runId);
+    const [doc] = await collection.find({ _id: runId }, { limit: 1 });
+    return doc ? toRun(doc, collection.shard) : null;
+  }
+
+  async getMany(ids: readonly string[]): Promise<Array<Run | null>> {
+    const runIds = ids.map((id, index) => parseRunId(id, `ids[${index}]`));
+    const byShard = new Map<ShardCollection, string[]>();
+    for (const id of runIds) {
+      const collection = this.#shards.forRun(id);
+      const list = byShard.get(collection);
+      if (list) list.push(id);
+      else byShard.set(collection, [id]);
+    }
+    const found = new Map<string, Run>();
+    await Promise.all(
+      [...byShard].map(async ([collection, shardIds]) => {
+        for (const doc of await collection.find({ _id: { $in: [...new Set(shardIds)] } })) {
+          found.set(doc._id, toRun(doc, collection.shard));
+        }
+      }),
+    );
+    return runIds.map((id) => found.get(id) ?? null);
+  }
+
+  async select(filter: RunFilter = {}, page: C.PageRequest = {}): Promise<C.RunPage> {
+    const parsed = parseInput(runFilterSchema, filter, 'filter');
+    const first = page.first ?? 50;
+    if (!Number.isInteger(first) || first < 1 || first > LIMITS.pageSize) {
+      throw new ValidationError('first', `must be an integer from 1 to ${LIMITS.pageSize}, got ${first}`);
+    }
+    const result = await selectRuns(this.#shards, parsed, first, page.after ?? null);
+    return {
+      runs: result.entries.map(({ doc, collection }) => toRun(doc, collection.shard)),
+      hasNextPage: result.hasNextPage,
+      endCursor: result.endCursor,
+      unavailable: result.unavailable,
+    };
+  }
+
+  async take(runner: RunnerIdentity, limit: number): Promise<C.TakeResult> {
+    if (!Number.isInteger(limit) || limit < 1 || limit > LIMITS.takeBatch) {
+      throw new ValidationError('limit', `must be an integer from 1 to ${LIMITS.takeBatch}, got ${limit}`);
+    }
+    if (runner.tags.length === 0 || runner.handlers.length === 0) return { runs: [], unavailable: [] };
+    const { claimed, unavailable } = await claimRuns(this.#shards, runner, limit, new Date());
+    return {
+      runs: claimed.flatMap(({ collection, docs }) => docs.map((doc) => toRun(doc, collection.shard))),
+      unavailable,
+    };
+  }
+
+  async renew(leases: readonly Lease[]): Promise<C.RenewResult[]> {
+    const now = new Date();
+    const results = new Map<string, C.RenewResult>();
+    await this.#perShard(leases, async (collection, shardLeases) => {
+      const writes = shardLeases.map((lease) => renewWrite(lease, now));
+      await collection.bulkUpdate(writes);
+      const docs = await collection.find(
+        { _id: { $in: shardLeases.map((lease) => lease.id) } },
+        { projection: { _id: 1, status: 1, attempt: 1, runner: 1, stopRequested: 1, deadline: 1 } },
+      );
+      const byId = new Map(docs.map((doc) => [doc._id, doc]));
+      for (const lease of shardLeases) {
+        const doc = byId.get(lease.id);
+        const held = doc && doc.status === 'running' && doc.attempt === lease.attempt && doc.runner === lease.runner;
+        results.set(
+          lease.id,
+          held && doc.deadline
+            ? { id: lease.id, state: 'renewed', deadline: doc.deadline, stopRequested: doc.stopRequested === true }
+            : { id: lease.id, state: 'lost' },
+        );
+      }
+    }, (lease, shard) => results.set(lease.id, { id: lease.id, state: 'unavailable', shard }));
+    return leases.map((lease) => results.get(lease.id) ?? { id: lease.id, state: 'lost' });
+  }
+
+  async settle(reports: readonly C.Settlement[]): Promise<C.SettleResult[]> {
+    const now = new Date();
+    const outcomes = new Map(reports.map((report) => [report.lease, report.outcome]));
+    const results = new Map<string, C.SettleResult>();
+    await this.#perShard(reports.map((report) => report.lease), async (collection, shardLeases) => {
+      const token = randomUUID();
+      const writes: LeaseWrite[] = [];
+      const written = new Map<string, C.SettleResult['status']>();
+      for (const lease of shardLeases) {
+        const leaseWrites = settlementWrites(lease, outcomes.get(lease)!, now, token);
+        writes.push(...leaseWrites);
+        // With twins, only the read-back tells which of the two landed.
+        written.set(lease.id, leaseWrites.length === 1 ? leaseWrites[0]!.status : null);
+      }
+      const matched = await collection.bulkUpdate(writes);
+      if (matched === shardLeases.length && [...written.values()].every((status) => status !== null)) {
+        for (const [id, status] of written) results.set(id, { id, accepted: true, status });
+        return;
+      }
+      const docs = await collection.find(
+        { _id: { $in: shardLeases.map((lease) => lease.id) } },
+        { projection: { _id: 1, status: 1, settle: 1 } },
+      );
+      const byId = new Map(docs.map((doc) => [doc._id, doc]));
+      for (const lease of shardLeases) {
+        const doc = byId.get(lease.id);
+        const accepted = doc?.settle === token;
+        results.set(lease.id, { id: lease.id, accepted, status: accepted ? doc.status : null });
+      }
+    }, (lease, shard) => results.set(lease.id, { id: lease.id, accepted: false, status: null, unavailable: shard }));
+    for (const result of results.values()) if (result.accepted) this.#waiters.wake(result.id);
+    return reports.map((report) => results.get(report.lease.id)!);
+  }
+
+  async complete(lease: Lease, result: JsonValue): Promise<boolean> {
+    return this.#settleOne({ lease, outcome: { status: 'completed', result } });
+  }
+
+  async fail(lease: Lease, error: unknown): Promise<boolean> {
+    return this.#settleOne({ lease, outcome: { status: 'failed', error } });
+  }
+
+  async stop(id: string, reason = 'stopped by operator'): Promise<C.StopResult> {
+    const runId = parseRunId(id);
+    if (reason.length > LIMITS.reasonLength) throw new ValidationError('reason', `must be at most ${LIMITS.reasonLength} characters`);
+    const collection = this.#shards.forRun(runId);
+    const now = new Date();
+    const stopped = await collection.updateOne(
+      { _id: runId, status: 'pending' },
+      { $set: { status: 'stopped', finishedAt: now, reason, updatedAt: now } },
+    );
+    if (stopped) {
+      this.#waiters.wake(runId);
+      return { id: runId, state: 'stopped' };
+    }
+    const requested = await collection.updateOne(
+      { _id: runId, status: 'running' },
+      { $set: { stopRequested: true, reason, updatedAt: now } },
+    );
+    if (requested) return { id: runId, state: 'stopping' };
+    throw await this.#whyNot(runId, 'stop');
+  }
+
+  async retry(id: string): Promise<Run> {
+    const runId = parseRunId(id);
+    const collection = this.#shards.forRun(runId);
+    const [doc] = await collection.find({ _id: runId }, { limit: 1 });
+    if (!doc) throw new RunNotFoundError(runId);
+    if (!isFinalStatus(doc.status)) throw new RunStateError(runId, doc.status, 'retry');
+    const now = new Date();
+    const matched = await collection.updateOne(
+      { _id: runId, status: doc.status, updatedAt: doc.updatedAt },
+      {
+        $set: {
+          status: 'pending',
+          attempt: 0,
+          runAfter: now,
+          expiresAt: new Date(now.getTime() + doc.timeout * 1000),
+          result: null,
+          error: null,
+          startedAt: null,
+          finishedAt: null,
+          deadline: null,
+          stopRequested: false,
+          claim: null,
+          reason: 'retried by operator',
+          updatedAt: now,
+        },
+      },
+    );
+    if (!matched) throw await this.#whyNot(runId, 'retry');
+    return (await this.get(runId)) ?? Promise.reject(new RunNotFoundError(runId));
+  }
+
+  async forget(id: string): Promise<void> {
+    const runId = parseRunId(id);
+    const deleted = await this.#shards.forRun(runId).deleteMany({ _id: runId, status: finished });
+    if (!deleted) throw await this.#whyNot(runId, 'forget');
+  }
+
+  async wait(id: string, timeoutMs: number): Promise<Run> {
+    const runId = parseRunId(id);
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0) throw new ValidationError('timeoutMs', 'must be a non-negative number');
+    const deadline = Date.now() + timeoutMs;
+    let interval = 20;
+    for (;;) {
+      const run = await this.get(runId);
+      if (!run) throw new RunNotFoundError(runId);
+      const left = deadline - Date.now();
+      if (isFinalStatus(run.status) || left <= 0 || this.#state === 'closed') return run;
+      await this.#waiters.sleep(runId, Math.min(interval, left));
+      interval = Math.min(interval * 2, 500);
+    }
+  }
+
+  statistics(query: C.StatisticsQuery = {}): Promise<C.Statistics> {
+    const parsed = parseInput(runFilterSchema.pick({ name: true, cluster: true }), { name: query.name, cluster: query.cluster }, 'statistics');
+    if (query.groupBy !== undefined && query.groupBy !== 'name' && query.groupBy !== 'cluster') {
+      throw new ValidationError('groupBy', "must be 'name' or 'cluster'");
+    }
+    return countRuns(this.#shards, { ...parsed, ...(query.groupBy ? { groupBy: query.groupBy } : {}) });
+  }
+
+  trim(keepPerName: number, shards?: readonly string[]): Promise<C.TrimResult> {
+    if (!Number.isInteger(keepPerName) || keepPerName < 0) {
+      throw new ValidationError('keepPerName', `must be a non-negative integer, got ${keepPerName}`);
+    }
+    return trimRuns(this.#shards, keepPerName, this.#shards.select(shards));
+  }
+
+  async sweep(shards?: readonly string[]): Promise<C.SweepResult> {
+    const counts = { retried: 0, lost: 0, didNotStart: 0 };
+    const { unavailable } = await this.#shards.scatter(async (collection) => {
+      for (;;) {
+        const now = new Date();
+        const expired = await collection.find({ status: 'running', deadline: { $lt: now } }, { limit: SWEEP_BATCH });
+        const leases = expired.flatMap((doc) => {
+          const run = toRun(doc, collection.shard);
+          return run.runner && run.startedAt ? [{ ...run, runner: run.runner, startedAt: run.startedAt }] : [];
+        });
+        const settled = await this.settle(leases.map((lease) => ({ lease, outcome: { status: 'lost' } })));
+        for (const result of settled) {
+          if (result.unavailable) throw new ShardUnavailableError(result.unavailable);
+          if (result.status === 'lost') counts.lost++;
+          else if (result.accepted) counts.retried++;
+        }
+        if (expired.length < SWEEP_BATCH) break;
+      }
+      const now = new Date();
+      counts.didNotStart += await collection.updateMany(
+        { status: 'pending', expiresAt: { $lte: now } },
+        { $set: { status: 'did not start', finishedAt: now, reason: 'still pending at its expiry timeout', updatedAt: now } },
+      );
+    }, this.#shards.select(shards));
+    return { ...counts, unavailable };
+  }
+
+  async health(): Promise<C.ShardHealth[]> {
+    return Promise.all(
+      this.#shards.collections.map(async (collection) => {
+        const started = performance.now();
+        try {
+          await collection.ping();
+          if (this.#unindexed.has(collection)) await this.#prepare(collection);
+          return { shard: collection.shard, ok: true, latencyMs: performance.now() - started, error: null };
+        } catch (error) {
+          return { shard: collection.shard, ok: false, latencyMs: null, error: (error as Error).message };
+        }
+      }),
+    );
+  }
+
+  async #prepare(collection: ShardCollection): Promise<void> {
+    try {
+      await collection.connect();
+      await collection.ensureIndexes();
+      this.#unindexed.delete(collection);
+    } catch (error) {
+      if (!(error instanceof ShardUnavailableError)) throw error;
+      this.#unindexed.add(collection);
+    }
+  }
+
+  #newDocument(input: NewRun, field: string, now: Date): RunDocument {
+    const parsed = parseInput(newRunSchema, input, field);
+    const encodedArgs = encodePayload(parsed.args === undefined ? [] : parsed.args, `${field}.args`);
+    if (parsed.parentId !== undefined && parsed.jobId === undefined) {
+      throw new ValidationError(`${field}.jobId`, 'is required with parentId (a subtask joins its parent’s job)');
+    }
+    const { router } = this.#shards;
+    const jobId = parsed.jobId ?? parsed.id ?? newRootRunId();
+    const id = parsed.id ?? (parsed.jobId === undefined ? jobId : newRunIdInJob(parsed.jobId, router.bucketCount));
+    const bucket = router.bucketOfJob(jobId);
+    if (router.bucketOfJob(id) !== bucket) {
+      throw new ValidationError(`${field}.id`, `does not route to bucket ${bucket} of job ${jobId}; omit id to let storage draw one`);
+    }
+    return newRunDocument({ ...parsed, args: undefined }, { id, jobId, bucket, encodedArgs, defaults: this.#defaults, now });
+  }
+
+  async #settleOne(settlement: C.Settlement): Promise<boolean> {
+    const [result] = await this.settle([settlement]);
+    if (result?.unavailable) throw new ShardUnavailableError(result.unavailable);
+    return result?.accepted === true;
+  }
+
+  /** Groups leases by shard and runs `write` per shard in parallel; `onUnavailable` per lease of a down shard. */
+  async #perShard(
+    leases: readonly Lease[],
+    write: (collection: ShardCollection, leases: Lease[]) => Promise<void>,
+    onUnavailable: (lease: Lease, shard: string) => void,
+  ): Promise<void> {
+    const byShard = new Map<ShardCollection, Lease[]>();
+    for (const lease of leases) {
+      const collection = this.#shards.forRun(parseRunId(lease.id, 'lease.id'));
+      const list = byShard.get(collection);
+      if (list) list.push(lease);
+      else byShard.set(collection, [lease]);
+    }
+    await Promise.all(
+      [...byShard].map(async ([collection, shardLeases]) => {
+        try {
+          await write(collection, shardLeases);
+        } catch (error) {
+          if (!(error instanceof ShardUnavailableError)) throw error;
+          for (const lease of shardLeases) onUnavailable(lease, collection.shard);
+        }
+      }),
+    );
+  }
+
+  /** The error explaining why a conditional write on `runId` matched nothing. */
+  async #whyNot(runId: string, operation: string): Promise<Error> {
+    const [doc] = await this.#shards.forRun(runId).find({ _id: runId }, { limit: 1, projection: { _id: 1, status: 1 } });
+    return doc ? new RunStateError(runId, doc.status, operation) : new RunNotFoundError(runId);
+  }
+}
