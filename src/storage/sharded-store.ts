@@ -342,10 +342,13 @@ export class ShardedTaskStore implements C.TaskStore {
         if (expired.length < SWEEP_BATCH) break;
       }
       const now = new Date();
-      counts.didNotStart += await collection.updateMany(
+      // Read the count before adding: `counts.x += await …` would read `counts.x` before the
+      // await and lose the other shards' additions.
+      const expired = await collection.updateMany(
         { status: 'pending', expiresAt: { $lte: now } },
         { $set: { status: 'did not start', finishedAt: now, reason: 'still pending at its expiry timeout', updatedAt: now } },
       );
+      counts.didNotStart += expired;
     }, this.#shards.select(shards));
     return { ...counts, unavailable };
   }
