@@ -136,31 +136,15 @@ export interface Run {
 /** What names a claimed attempt. Every write about a running run carries one. */
 export interface Lease {
   readonly id: string;
-  readonly jobId: string;
   readonly attempt: number;
   readonly runner: string;
-  readonly startedAt: Date;
-  readonly maxAttempts: number;
-  readonly delay: number;
-  readonly delayFactor: number;
-  readonly timeToResolve: number;
 }
 
 export function leaseOf(run: Run): Lease {
-  if (run.status !== 'running' || run.runner === null || run.startedAt === null) {
+  if (run.status !== 'running' || run.runner === null) {
     throw new TypeError(`run ${run.id} is ${run.status}, not running: it has no lease`);
   }
-  return {
-    id: run.id,
-    jobId: run.jobId,
-    attempt: run.attempt,
-    runner: run.runner,
-    startedAt: run.startedAt,
-    maxAttempts: run.maxAttempts,
-    delay: run.delay,
-    delayFactor: run.delayFactor,
-    timeToResolve: run.timeToResolve,
-  };
+  return { id: run.id, attempt: run.attempt, runner: run.runner };
 }
 
 /** Who is claiming: a runner's routing identity. */

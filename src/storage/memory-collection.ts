@@ -1,7 +1,7 @@
 import { Query, aggregate, find, update } from 'mingo';
 import type { AnyObject, Criteria } from 'mingo/types';
 import type { RunDocument } from './run-document.js';
-import type { FindOptions, RunFilterDoc, RunUpdateDoc, ShardCollection } from './shard-collection.js';
+import type { FindOptions, RevisionMarker, RunFilterDoc, RunUpdateDoc, ShardCollection } from './shard-collection.js';
 
 /**
  * One embedded shard: documents in a Map, queried and updated by mingo with the same filter and
@@ -19,6 +19,7 @@ function compile(filter: RunFilterDoc): Query<AnyObject> {
 export class MemoryCollection implements ShardCollection {
   readonly shard: string;
   readonly #docs = new Map<string, RunDocument>();
+  readonly #markers = new Map<string, RevisionMarker>();
 
   constructor(shard: string) {
     this.shard = shard;
@@ -36,6 +37,33 @@ export class MemoryCollection implements ShardCollection {
       else this.#docs.set(doc._id, structuredClone(doc));
     }
     return { duplicates };
+  }
+
+  async insertMarkers(markers: readonly RevisionMarker[]): Promise<{ duplicates: Set<string> }> {
+    const duplicates = new Set<string>();
+    for (const marker of markers) {
+      if (this.#markers.has(marker._id)) duplicates.add(marker._id);
+      else this.#markers.set(marker._id, structuredClone(marker));
+    }
+    return { duplicates };
+  }
+
+  async findMarkers(ids: readonly string[]): Promise<RevisionMarker[]> {
+    return ids.flatMap((id) => {
+      const marker = this.#markers.get(id);
+      return marker ? [structuredClone(marker)] : [];
+    });
+  }
+
+  async deleteMarkers(before: Date): Promise<number> {
+    let deleted = 0;
+    for (const [id, marker] of this.#markers) {
+      if (marker.at < before) {
+        this.#markers.delete(id);
+        deleted++;
+      }
+    }
+    return deleted;
   }
 
   async find(filter: RunFilterDoc, options: FindOptions = {}): Promise<RunDocument[]> {

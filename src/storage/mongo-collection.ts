@@ -7,12 +7,15 @@ import {
   MongoTopologyClosedError,
   type Collection,
   type MongoClientOptions,
+  type OptionalUnlessRequiredId,
 } from 'mongodb';
 import { ShardUnavailableError, TaskplaneError } from '../core/errors.js';
 import type { RunDocument } from './run-document.js';
 import {
+  MARKER_INDEXES,
   RUN_INDEXES,
   type FindOptions,
+  type RevisionMarker,
   type RunFilterDoc,
   type RunUpdateDoc,
   type ShardCollection,
@@ -36,6 +39,7 @@ export class MongoCollection implements ShardCollection {
   readonly shard: string;
   readonly #client: MongoClient;
   readonly #collection: Collection<RunDocument>;
+  readonly #markers: Collection<RevisionMarker>;
 
   constructor(options: MongoShardOptions) {
     this.shard = options.name;
@@ -54,6 +58,7 @@ export class MongoCollection implements ShardCollection {
       this.#client.on('commandStarted', (event) => onCommand(event.commandName));
     }
     this.#collection = this.#client.db().collection<RunDocument>('runs');
+    this.#markers = this.#client.db().collection<RevisionMarker>('run_revisions');
   }
 
   connect(): Promise<void> {
@@ -65,6 +70,7 @@ export class MongoCollection implements ShardCollection {
   ensureIndexes(): Promise<void> {
     return this.#call(async () => {
       await this.#collection.createIndexes(RUN_INDEXES.map((index) => ({ name: index.name, key: index.key })));
+      await this.#markers.createIndexes(MARKER_INDEXES.map((index) => ({ name: index.name, key: index.key })));
     });
   }
 
@@ -79,22 +85,19 @@ export class MongoCollection implements ShardCollection {
   }
 
   insertMany(docs: readonly RunDocument[]): Promise<{ duplicates: Set<string> }> {
-    return this.#call(async () => {
-      const duplicates = new Set<string>();
-      if (docs.length === 0) return { duplicates };
-      try {
-        await this.#collection.insertMany(docs as RunDocument[], { ordered: false });
-      } catch (error) {
-        if (!(error instanceof MongoBulkWriteError)) throw error;
-        const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
-        for (const writeError of writeErrors) {
-          const doc = docs[writeError.index];
-          if (writeError.code !== DUPLICATE_KEY || !doc) throw error;
-          duplicates.add(doc._id);
-        }
-      }
-      return { duplicates };
-    });
+    return this.#call(() => insertReportingDuplicates(this.#collection, docs));
+  }
+
+  insertMarkers(markers: readonly RevisionMarker[]): Promise<{ duplicates: Set<string> }> {
+    return this.#call(() => insertReportingDuplicates(this.#markers, markers));
+  }
+
+  findMarkers(ids: readonly string[]): Promise<RevisionMarker[]> {
+    return this.#call(() => this.#markers.find({ _id: { $in: [...ids] } }).toArray());
+  }
+
+  deleteMarkers(before: Date): Promise<number> {
+    return this.#call(async () => (await this.#markers.deleteMany({ at: { $lt: before } })).deletedCount);
   }
 
   find(filter: RunFilterDoc, options: FindOptions = {}): Promise<RunDocument[]> {
@@ -145,6 +148,27 @@ export class MongoCollection implements ShardCollection {
       throw new TaskplaneError('INTERNAL', `shard ${this.shard}: ${(error as Error).message}`, { cause: error });
     }
   }
+}
+
+/** Unordered insert; duplicate-key refusals are reported, any other failure thrown. */
+async function insertReportingDuplicates<T extends { _id: string }>(
+  collection: Collection<T>,
+  docs: readonly T[],
+): Promise<{ duplicates: Set<string> }> {
+  const duplicates = new Set<string>();
+  if (docs.length === 0) return { duplicates };
+  try {
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
+  } catch (error) {
+    if (!(error instanceof MongoBulkWriteError)) throw error;
+    const writeErrors = Array.isArray(error.writeErrors) ? error.writeErrors : [error.writeErrors];
+    for (const writeError of writeErrors) {
+      const doc = docs[writeError.index];
+      if (writeError.code !== DUPLICATE_KEY || !doc) throw error;
+      duplicates.add(doc._id);
+    }
+  }
+  return { duplicates };
 }
 
 function isUnreachable(error: unknown): boolean {

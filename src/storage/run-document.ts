@@ -36,10 +36,8 @@ export interface RunDocument {
   runner: string | null;
   stopRequested: boolean;
   reason: string | null;
-  /** Token of the `take` call that claimed the current attempt; lets a claimer read back what it won. */
-  claim: string | null;
-  /** Token of the last `settle` call that wrote this run; lets a settler learn which writes landed. */
-  settle: string | null;
+  /** Revision: bumped by every change; a change from revision r is owned by the writer of marker `<id>:r`. */
+  rev: number;
   history: AttemptRecord[];
   updatedAt: Date;
 }
@@ -86,8 +84,7 @@ export function newRunDocument(input: ParsedNewRun, ctx: NewDocumentContext): Ru
     runner: null,
     stopRequested: false,
     reason: input.reason ?? null,
-    claim: null,
-    settle: null,
+    rev: 0,
     history: [],
     updatedAt: ctx.now,
   };

@@ -23,14 +23,27 @@ export interface ShardCollection {
 
   /** Unordered insert. Returns the ids refused because they already exist. */
   insertMany(docs: readonly RunDocument[]): Promise<{ duplicates: Set<string> }>;
+  /** Unordered insert into the revision markers (see `transitions.ts`); returns the ids that already existed. */
+  insertMarkers(markers: readonly RevisionMarker[]): Promise<{ duplicates: Set<string> }>;
+  findMarkers(ids: readonly string[]): Promise<RevisionMarker[]>;
+  /** Deletes markers written before `before`; returns how many. */
+  deleteMarkers(before: Date): Promise<number>;
   find(filter: RunFilterDoc, options?: FindOptions): Promise<RunDocument[]>;
   /** Returns the number of documents matched. */
   updateOne(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number>;
   updateMany(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number>;
-  /** Several conditional single-document updates in one round trip; returns the total matched. */
+  /** Several single-document updates in one round trip; returns the total matched. */
   bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number>;
   deleteMany(filter: RunFilterDoc): Promise<number>;
   aggregate<T>(pipeline: readonly object[]): Promise<T[]>;
+}
+
+/** `{_id: "<run id>:<rev>"}`: proof that one writer owns the change of that run from revision `rev`. */
+export interface RevisionMarker {
+  _id: string;
+  runId: string;
+  rev: number;
+  at: Date;
 }
 
 export type RunFilterDoc = Filter<RunDocument>;
@@ -57,5 +70,6 @@ export const RUN_INDEXES: ReadonlyArray<{ name: string; key: Record<string, 1 | 
   { name: 'by_job', key: { jobId: 1, createdAt: -1 } },
   // trim: finished runs of a name, newest first
   { name: 'finished_by_name', key: { name: 1, status: 1, finishedAt: -1 } },
-  { name: 'claim_token', key: { claim: 1 } },
 ];
+
+export const MARKER_INDEXES: ReadonlyArray<{ name: string; key: Record<string, 1 | -1> }> = [{ name: 'written_at', key: { at: 1 } }];

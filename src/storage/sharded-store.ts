@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { RunNotFoundError, RunStateError, ShardUnavailableError, TaskplaneError, ValidationError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
 import { newRootRunId, newRunIdInJob } from '../core/run-ids.js';
@@ -12,19 +11,28 @@ import {
   type RunDefaults,
   type RunFilter,
 } from '../core/run-input.js';
-import { FINAL_STATUSES, isFinalStatus, type JsonValue, type Lease, type Run, type RunnerIdentity } from '../core/types.js';
+import { isFinalStatus, type JsonValue, type Lease, type Run, type RunnerIdentity } from '../core/types.js';
 import { claimRuns } from './claim-runs.js';
 import type * as C from './contract.js';
-import { renewWrite, settlementWrites, type LeaseWrite } from './lease-writes.js';
+import { claimFilter } from './claim-runs.js';
+import { expiryWrite, holdsLease, renewWrite, retryWrite, settlementWrite } from './run-writes.js';
+import { commitChanges, MARKER_RETENTION_MS, readRuns, type Change } from './transitions.js';
 import { newRunDocument, toRun, type RunDocument } from './run-document.js';
 import { selectRuns } from './select-runs.js';
-import type { ShardCollection } from './shard-collection.js';
+import type { RunUpdateDoc, ShardCollection } from './shard-collection.js';
 import type { ShardSet } from './shard-set.js';
 import { countRuns, trimRuns } from './upkeep.js';
 import { RunWaiters } from './run-waiters.js';
 
-const finished = { $in: [...FINAL_STATUSES] };
 const SWEEP_BATCH = 1000;
+/** Re-read-and-retry rounds before a change that keeps colliding is given up. */
+const MAX_ROUNDS = 8;
+
+/**
+ * What to do with one run, decided on its current document: commit `change` (then map the run
+ * as written with `onCommit`), or answer `done` without writing.
+ */
+type Decision<T> = { readonly change: RunUpdateDoc | 'delete'; readonly onCommit: (after: RunDocument) => T } | { readonly done: T };
 
 /**
  * The storage contract over a set of shards. Both engines use this class: the MongoDB engine
@@ -169,62 +177,36 @@ export class ShardedTaskStore implements C.TaskStore {
   }
 
   async renew(leases: readonly Lease[]): Promise<C.RenewResult[]> {
-    const now = new Date();
     const results = new Map<string, C.RenewResult>();
     await this.#perShard(leases, async (collection, shardLeases) => {
-      const writes = shardLeases.map((lease) => renewWrite(lease, now));
-      await collection.bulkUpdate(writes);
-      const docs = await collection.find(
-        { _id: { $in: shardLeases.map((lease) => lease.id) } },
-        { projection: { _id: 1, status: 1, attempt: 1, runner: 1, stopRequested: 1, deadline: 1 } },
+      const byId = new Map(shardLeases.map((lease) => [lease.id, lease]));
+      const decided = await this.#decideEach<C.RenewResult>(collection, [...byId.keys()], (id, doc, now) =>
+        holdsLease(doc, byId.get(id)!)
+          ? {
+              change: renewWrite(doc, now),
+              onCommit: (after) => ({ id, state: 'renewed', deadline: after.deadline!, stopRequested: after.stopRequested }),
+            }
+          : { done: { id, state: 'lost' } },
       );
-      const byId = new Map(docs.map((doc) => [doc._id, doc]));
-      for (const lease of shardLeases) {
-        const doc = byId.get(lease.id);
-        const held = doc && doc.status === 'running' && doc.attempt === lease.attempt && doc.runner === lease.runner;
-        results.set(
-          lease.id,
-          held && doc.deadline
-            ? { id: lease.id, state: 'renewed', deadline: doc.deadline, stopRequested: doc.stopRequested === true }
-            : { id: lease.id, state: 'lost' },
-        );
-      }
+      for (const [id, result] of decided) results.set(id, result);
     }, (lease, shard) => results.set(lease.id, { id: lease.id, state: 'unavailable', shard }));
     return leases.map((lease) => results.get(lease.id) ?? { id: lease.id, state: 'lost' });
   }
 
   async settle(reports: readonly C.Settlement[]): Promise<C.SettleResult[]> {
-    const now = new Date();
-    const outcomes = new Map(reports.map((report) => [report.lease, report.outcome]));
     const results = new Map<string, C.SettleResult>();
     await this.#perShard(reports.map((report) => report.lease), async (collection, shardLeases) => {
-      const token = randomUUID();
-      const writes: LeaseWrite[] = [];
-      const written = new Map<string, C.SettleResult['status']>();
-      for (const lease of shardLeases) {
-        const leaseWrites = settlementWrites(lease, outcomes.get(lease)!, now, token);
-        writes.push(...leaseWrites);
-        // With twins, only the read-back tells which of the two landed.
-        written.set(lease.id, leaseWrites.length === 1 ? leaseWrites[0]!.status : null);
-      }
-      const matched = await collection.bulkUpdate(writes);
-      if (matched === shardLeases.length && [...written.values()].every((status) => status !== null)) {
-        for (const [id, status] of written) results.set(id, { id, accepted: true, status });
-        return;
-      }
-      const docs = await collection.find(
-        { _id: { $in: shardLeases.map((lease) => lease.id) } },
-        { projection: { _id: 1, status: 1, settle: 1 } },
-      );
-      const byId = new Map(docs.map((doc) => [doc._id, doc]));
-      for (const lease of shardLeases) {
-        const doc = byId.get(lease.id);
-        const accepted = doc?.settle === token;
-        results.set(lease.id, { id: lease.id, accepted, status: accepted ? doc.status : null });
-      }
+      const byId = new Map(shardLeases.map((lease) => [lease.id, lease]));
+      const outcomes = new Map(reports.map((report) => [report.lease.id, report.outcome]));
+      const decided = await this.#decideEach<C.SettleResult>(collection, [...byId.keys()], (id, doc, now) => {
+        if (!holdsLease(doc, byId.get(id)!)) return { done: { id, accepted: false, status: null } };
+        const { write, status } = settlementWrite(doc, outcomes.get(id)!, now);
+        return { change: write, onCommit: () => ({ id, accepted: true, status }) };
+      });
+      for (const [id, result] of decided) results.set(id, result);
     }, (lease, shard) => results.set(lease.id, { id: lease.id, accepted: false, status: null, unavailable: shard }));
     for (const result of results.values()) if (result.accepted) this.#waiters.wake(result.id);
-    return reports.map((report) => results.get(report.lease.id)!);
+    return reports.map((report) => results.get(report.lease.id) ?? { id: report.lease.id, accepted: false, status: null });
   }
 
   async complete(lease: Lease, result: JsonValue): Promise<boolean> {
@@ -238,59 +220,38 @@ export class ShardedTaskStore implements C.TaskStore {
   async stop(id: string, reason = 'stopped by operator'): Promise<C.StopResult> {
     const runId = parseRunId(id);
     if (reason.length > LIMITS.reasonLength) throw new ValidationError('reason', `must be at most ${LIMITS.reasonLength} characters`);
-    const collection = this.#shards.forRun(runId);
-    const now = new Date();
-    const stopped = await collection.updateOne(
-      { _id: runId, status: 'pending' },
-      { $set: { status: 'stopped', finishedAt: now, reason, updatedAt: now } },
-    );
-    if (stopped) {
-      this.#waiters.wake(runId);
-      return { id: runId, state: 'stopped' };
-    }
-    const requested = await collection.updateOne(
-      { _id: runId, status: 'running' },
-      { $set: { stopRequested: true, reason, updatedAt: now } },
-    );
-    if (requested) return { id: runId, state: 'stopping' };
-    throw await this.#whyNot(runId, 'stop');
+    const result = await this.#decideOne<C.StopResult>(runId, 'stop', (doc, now) => {
+      if (doc.status === 'pending') {
+        return {
+          change: { $set: { status: 'stopped', finishedAt: now, reason } },
+          onCommit: () => ({ id: runId, state: 'stopped' }),
+        };
+      }
+      if (doc.status === 'running') {
+        if (doc.stopRequested) return { done: { id: runId, state: 'stopping' } };
+        return { change: { $set: { stopRequested: true, reason } }, onCommit: () => ({ id: runId, state: 'stopping' }) };
+      }
+      return { done: new RunStateError(runId, doc.status, 'stop') };
+    });
+    if (result.state === 'stopped') this.#waiters.wake(runId);
+    return result;
   }
 
   async retry(id: string): Promise<Run> {
     const runId = parseRunId(id);
     const collection = this.#shards.forRun(runId);
-    const [doc] = await collection.find({ _id: runId }, { limit: 1 });
-    if (!doc) throw new RunNotFoundError(runId);
-    if (!isFinalStatus(doc.status)) throw new RunStateError(runId, doc.status, 'retry');
-    const now = new Date();
-    const matched = await collection.updateOne(
-      { _id: runId, status: doc.status, updatedAt: doc.updatedAt },
-      {
-        $set: {
-          status: 'pending',
-          attempt: 0,
-          runAfter: now,
-          expiresAt: new Date(now.getTime() + doc.timeout * 1000),
-          result: null,
-          error: null,
-          startedAt: null,
-          finishedAt: null,
-          deadline: null,
-          stopRequested: false,
-          claim: null,
-          reason: 'retried by operator',
-          updatedAt: now,
-        },
-      },
+    return this.#decideOne<Run>(runId, 'retry', (doc, now) =>
+      isFinalStatus(doc.status)
+        ? { change: retryWrite(doc, now), onCommit: (after) => toRun(after, collection.shard) }
+        : { done: new RunStateError(runId, doc.status, 'retry') },
     );
-    if (!matched) throw await this.#whyNot(runId, 'retry');
-    return (await this.get(runId)) ?? Promise.reject(new RunNotFoundError(runId));
   }
 
   async forget(id: string): Promise<void> {
     const runId = parseRunId(id);
-    const deleted = await this.#shards.forRun(runId).deleteMany({ _id: runId, status: finished });
-    if (!deleted) throw await this.#whyNot(runId, 'forget');
+    await this.#decideOne<true>(runId, 'forget', (doc) =>
+      isFinalStatus(doc.status) ? { change: 'delete', onCommit: () => true } : { done: new RunStateError(runId, doc.status, 'forget') },
+    );
   }
 
   async wait(id: string, timeoutMs: number): Promise<Run> {
@@ -326,29 +287,29 @@ export class ShardedTaskStore implements C.TaskStore {
   async sweep(shards?: readonly string[]): Promise<C.SweepResult> {
     const counts = { retried: 0, lost: 0, didNotStart: 0 };
     const { unavailable } = await this.#shards.scatter(async (collection) => {
+      // Expired leases: the documents just read are the snapshots the changes are decided on;
+      // a run that changed meanwhile (its runner renewed after all) loses its marker and is left.
       for (;;) {
         const now = new Date();
         const expired = await collection.find({ status: 'running', deadline: { $lt: now } }, { limit: SWEEP_BATCH });
-        const leases = expired.flatMap((doc) => {
-          const run = toRun(doc, collection.shard);
-          return run.runner && run.startedAt ? [{ ...run, runner: run.runner, startedAt: run.startedAt }] : [];
-        });
-        const settled = await this.settle(leases.map((lease) => ({ lease, outcome: { status: 'lost' } })));
-        for (const result of settled) {
-          if (result.unavailable) throw new ShardUnavailableError(result.unavailable);
-          if (result.status === 'lost') counts.lost++;
-          else if (result.accepted) counts.retried++;
+        const writes = expired.map((doc) => ({ doc, ...settlementWrite(doc, { status: 'lost' }, now) }));
+        const { committed } = await commitChanges(collection, writes, now);
+        for (const after of committed) {
+          if (after.status === 'lost') counts.lost++;
+          else counts.retried++;
+          this.#waiters.wake(after._id);
         }
         if (expired.length < SWEEP_BATCH) break;
       }
-      const now = new Date();
-      // Read the count before adding: `counts.x += await …` would read `counts.x` before the
-      // await and lose the other shards' additions.
-      const expired = await collection.updateMany(
-        { status: 'pending', expiresAt: { $lte: now } },
-        { $set: { status: 'did not start', finishedAt: now, reason: 'still pending at its expiry timeout', updatedAt: now } },
-      );
-      counts.didNotStart += expired;
+      for (;;) {
+        const now = new Date();
+        const stale = await collection.find({ status: 'pending', expiresAt: { $lte: now } }, { limit: SWEEP_BATCH });
+        const { committed } = await commitChanges(collection, stale.map((doc) => ({ doc, write: expiryWrite(now) })), now);
+        counts.didNotStart += committed.length;
+        for (const after of committed) this.#waiters.wake(after._id);
+        if (stale.length < SWEEP_BATCH) break;
+      }
+      await collection.deleteMarkers(new Date(Date.now() - MARKER_RETENTION_MS));
     }, this.#shards.select(shards));
     return { ...counts, unavailable };
   }
@@ -426,9 +387,49 @@ export class ShardedTaskStore implements C.TaskStore {
     );
   }
 
-  /** The error explaining why a conditional write on `runId` matched nothing. */
-  async #whyNot(runId: string, operation: string): Promise<Error> {
-    const [doc] = await this.#shards.forRun(runId).find({ _id: runId }, { limit: 1, projection: { _id: 1, status: 1 } });
-    return doc ? new RunStateError(runId, doc.status, operation) : new RunNotFoundError(runId);
+  /**
+   * Decides a change for each run on its current document and commits the changes together;
+   * runs another writer changed first are re-read and decided again.
+   */
+  async #decideEach<T>(
+    collection: ShardCollection,
+    ids: readonly string[],
+    decide: (id: string, doc: RunDocument | undefined, now: Date) => Decision<T>,
+  ): Promise<Map<string, T>> {
+    const results = new Map<string, T>();
+    let open = [...new Set(ids)];
+    for (let round = 0; open.length > 0; round++) {
+      if (round === MAX_ROUNDS) {
+        throw new TaskplaneError('CONFLICT', `run ${open[0]} kept changing while being written; try again`);
+      }
+      const now = new Date();
+      const current = new Map((await readRuns(collection, open)).map((doc) => [doc._id, doc]));
+      const changes: Change[] = [];
+      const onCommit = new Map<string, (after: RunDocument) => T>();
+      for (const id of open) {
+        const decision = decide(id, current.get(id), now);
+        if ('done' in decision) {
+          results.set(id, decision.done);
+        } else {
+          changes.push({ doc: current.get(id)!, write: decision.change });
+          onCommit.set(id, decision.onCommit);
+        }
+      }
+      const { committed, conflicted } = await commitChanges(collection, changes, now);
+      for (const after of committed) results.set(after._id, onCommit.get(after._id)!(after));
+      open = conflicted.map((doc) => doc._id);
+    }
+    return results;
+  }
+
+  /** `#decideEach` for one run by id: a missing run is `NOT_FOUND`; a decided `Error` is thrown. */
+  async #decideOne<T>(runId: string, operation: string, decide: (doc: RunDocument, now: Date) => Decision<T | Error>): Promise<T> {
+    const results = await this.#decideEach<T | Error>(this.#shards.forRun(runId), [runId], (id, doc, now) =>
+      doc ? decide(doc, now) : { done: new RunNotFoundError(id) },
+    );
+    const result = results.get(runId);
+    if (result === undefined) throw new TaskplaneError('INTERNAL', `${operation} of run ${runId} decided nothing`);
+    if (result instanceof Error) throw result;
+    return result;
   }
 }

@@ -2,6 +2,7 @@ import { FINAL_STATUSES, RUN_STATUSES, type RunStatus } from '../core/types.js';
 import type { Statistics, StatisticsQuery, StatusCounts, TrimResult } from './contract.js';
 import type { RunFilterDoc, ShardCollection } from './shard-collection.js';
 import type { ShardSet } from './shard-set.js';
+import { commitChanges } from './transitions.js';
 
 export function emptyCounts(): StatusCounts {
   const counts = { total: 0 } as StatusCounts;
@@ -74,10 +75,12 @@ export async function trimRuns(shards: ShardSet, keep: number, targets: readonly
       for (;;) {
         const excess = await collection.find(
           { name, status: finished },
-          { sort: { finishedAt: -1, _id: -1 }, skip: keep, limit: TRIM_BATCH, projection: { _id: 1 } },
+          { sort: { finishedAt: -1, _id: -1 }, skip: keep, limit: TRIM_BATCH, projection: { _id: 1, rev: 1, status: 1, updatedAt: 1 } },
         );
         if (excess.length === 0) break;
-        deleted += await collection.deleteMany({ _id: { $in: excess.map((doc) => doc._id) }, status: finished });
+        // A run retried meanwhile loses its marker and stays.
+        const changes = excess.map((doc) => ({ doc, write: 'delete' as const }));
+        deleted += (await commitChanges(collection, changes, new Date())).committed.length;
         if (excess.length < TRIM_BATCH) break;
       }
     }
