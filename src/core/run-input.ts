@@ -124,7 +124,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, field
   const path = issue && issue.path.length > 0 ? `${field}.${issue.path.join('.')}` : field;
   let message = issue?.message ?? 'is invalid';
   if (issue?.code === 'unrecognized_keys') message = `unknown key(s) ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-  if (issue?.code === 'invalid_value' && path.endsWith('status')) {
+  if ((issue?.code === 'invalid_value' || issue?.code === 'invalid_union') && /status(\.\d+)?$/.test(path)) {
     message = `unknown status; expected one of ${RUN_STATUSES.map((s) => `'${s}'`).join(', ')}`;
   }
   throw new ValidationError(path, message, { cause: parsed.error });
