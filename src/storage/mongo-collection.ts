@@ -167,15 +167,30 @@ async function insertReportingDuplicates<T extends { _id: string }>(
       if (writeError.code !== DUPLICATE_KEY || !doc) throw error;
       duplicates.add(doc._id);
     }
+    // A bulk error can also carry a failure that is not per document (the connection dropped
+    // mid-batch): then the counts do not add up, and nothing may be reported as written.
+    if (error.insertedCount + duplicates.size !== docs.length) throw error;
   }
   return { duplicates };
 }
 
-function isUnreachable(error: unknown): boolean {
-  return (
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'ERR_SOCKET_CLOSED']);
+
+/**
+ * Whether an error means the server could not be reached. The driver nests the real reason:
+ * in `cause`, or — for bulk writes — in `errorResponse`.
+ */
+function isUnreachable(error: unknown, depth = 0): boolean {
+  if (!(error instanceof Error) || depth > 5) return false;
+  if (
     error instanceof MongoNetworkError ||
     error instanceof MongoServerSelectionError ||
     error instanceof MongoNotConnectedError ||
     error instanceof MongoTopologyClosedError
-  );
+  ) {
+    return true;
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
+  return isUnreachable(error.cause, depth + 1) || isUnreachable((error as { errorResponse?: unknown }).errorResponse, depth + 1);
 }
