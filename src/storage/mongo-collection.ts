@@ -33,6 +33,12 @@ export interface MongoShardOptions {
 }
 
 const DUPLICATE_KEY = 11000;
+/**
+ * FerretDB 1.24 never answers an `update` command of 100 or more statements (seen with
+ * `bulkWrite`; no error is logged), so bulk updates to a FerretDB shard go in chunks below that.
+ * MongoDB takes up to 100,000 statements per command.
+ */
+const FERRETDB_STATEMENTS_PER_UPDATE = 64;
 
 /** One MongoDB shard (a database, possibly on a replica set or behind mongos). */
 export class MongoCollection implements ShardCollection {
@@ -40,6 +46,8 @@ export class MongoCollection implements ShardCollection {
   readonly #client: MongoClient;
   readonly #collection: Collection<RunDocument>;
   readonly #markers: Collection<RevisionMarker>;
+  /** Statements per `update` command, once the server is known (FerretDB takes fewer). */
+  #statementsPerUpdate: number | null = null;
 
   constructor(options: MongoShardOptions) {
     this.shard = options.name;
@@ -64,7 +72,16 @@ export class MongoCollection implements ShardCollection {
   connect(): Promise<void> {
     return this.#call(async () => {
       await this.#client.connect();
+      await this.#updateBatchSize();
     });
+  }
+
+  async #updateBatchSize(): Promise<number> {
+    if (this.#statementsPerUpdate === null) {
+      const info = await this.#client.db().admin().command({ buildInfo: 1 });
+      this.#statementsPerUpdate = typeof info.ferretdbVersion === 'string' ? FERRETDB_STATEMENTS_PER_UPDATE : 100_000;
+    }
+    return this.#statementsPerUpdate;
   }
 
   ensureIndexes(): Promise<void> {
@@ -121,12 +138,19 @@ export class MongoCollection implements ShardCollection {
 
   bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number> {
     return this.#call(async () => {
-      if (ops.length === 0) return 0;
-      const result = await this.#collection.bulkWrite(
-        ops.map((op) => ({ updateOne: { filter: op.filter, update: op.update } })),
-        { ordered: false },
-      );
-      return result.matchedCount;
+      const size = await this.#updateBatchSize();
+      const chunks: Array<typeof ops> = [];
+      for (let start = 0; start < ops.length; start += size) chunks.push(ops.slice(start, start + size));
+      // One chunk at a time: FerretDB 1.24 stopped answering when the chunks were sent at once.
+      const matched: number[] = [];
+      for (const chunk of chunks) {
+        const result = await this.#collection.bulkWrite(
+          chunk.map((op) => ({ updateOne: { filter: op.filter, update: op.update } })),
+          { ordered: false },
+        );
+        matched.push(result.matchedCount);
+      }
+      return matched.reduce((sum, n) => sum + n, 0);
     });
   }
 

@@ -74,4 +74,20 @@ describe('exactly-once claiming', () => {
     expect(all).toHaveLength(RUNS);
     expect(new Set(all).size).toBe(RUNS);
   });
+
+  it('claims and settles a batch larger than one FerretDB update command takes, on a single shard', async () => {
+    const urls = testMongoUrls('big_batch').slice(0, 1);
+    const store = createTaskStore({ mongo: { shards: urls } });
+    cleanup.push(async () => {
+      await store.close();
+      await dropDatabases(urls);
+    });
+    await store.start();
+    await store.createMany(Array.from({ length: 250 }, (_, i) => ({ funcName: 'mod.work', args: [i] })));
+    const { runs } = await store.take(runner(), 250);
+    expect(runs).toHaveLength(250);
+    const settled = await store.settle(runs.map((run) => ({ lease: leaseOf(run), outcome: { status: 'completed', result: null } })));
+    expect(settled.every((result) => result.accepted && result.status === 'completed')).toBe(true);
+    expect((await store.statistics()).total).toMatchObject({ completed: 250, total: 250 });
+  });
 });
