@@ -17,6 +17,8 @@ export interface StorageOptions {
     readonly bucketMap?: readonly number[];
     /** @defaultValue 2000 */
     readonly serverSelectionTimeoutMs?: number;
+    /** A shard command with no answer for this long fails as `SHARD_UNAVAILABLE`. @defaultValue 60000 */
+    readonly socketTimeoutMs?: number;
     /** Observes every command sent to any shard (benchmarks count them). */
     readonly onCommand?: (shard: string, commandName: string) => void;
   };
@@ -47,6 +49,7 @@ export function createTaskStore(options: StorageOptions = {}): TaskStore & { rea
         name,
         url,
         ...(mongo.serverSelectionTimeoutMs !== undefined ? { serverSelectionTimeoutMs: mongo.serverSelectionTimeoutMs } : {}),
+        ...(mongo.socketTimeoutMs !== undefined ? { socketTimeoutMs: mongo.socketTimeoutMs } : {}),
         ...(mongo.onCommand ? { onCommand: (command: string) => mongo.onCommand!(name, command) } : {}),
       });
     });

@@ -28,17 +28,21 @@ export interface MongoShardOptions {
   readonly url: string;
   /** How long an operation waits for an unreachable shard before it fails. @defaultValue 2000 */
   readonly serverSelectionTimeoutMs?: number;
+  /** A command with no answer for this long fails as `SHARD_UNAVAILABLE` instead of hanging. @defaultValue 60000 */
+  readonly socketTimeoutMs?: number;
   /** Called with every command the driver sends (for command counting in benchmarks and tests). */
   readonly onCommand?: (commandName: string) => void;
 }
 
 const DUPLICATE_KEY = 11000;
 /**
- * FerretDB 1.24 never answers an `update` command of 100 or more statements (seen with
- * `bulkWrite`; no error is logged), so bulk updates to a FerretDB shard go in chunks below that.
- * MongoDB takes up to 100,000 statements per command.
+ * FerretDB 1.24 keeps one SQLite connection open per statement of an `update` command until the
+ * command ends, and its pool holds 100: an update of 100 statements — or concurrent updates
+ * adding up to 100 — waits forever. Bulk updates to a FerretDB shard therefore go in small
+ * sequential chunks (so a claim of k runs there costs ceil(k/16) update commands). MongoDB takes
+ * up to 100,000 statements per command.
  */
-const FERRETDB_STATEMENTS_PER_UPDATE = 64;
+const FERRETDB_STATEMENTS_PER_UPDATE = 16;
 
 /** One MongoDB shard (a database, possibly on a replica set or behind mongos). */
 export class MongoCollection implements ShardCollection {
@@ -56,6 +60,7 @@ export class MongoCollection implements ShardCollection {
       connectTimeoutMS: options.serverSelectionTimeoutMs ?? 2000,
       // Claims and settlements are conditional writes: a blind driver-level retry after an
       // unknown outcome could claim twice, so the storage logic decides what to retry.
+      socketTimeoutMS: options.socketTimeoutMs ?? 60_000,
       retryWrites: false,
       maxPoolSize: 32,
       monitorCommands: options.onCommand !== undefined,
@@ -141,7 +146,6 @@ export class MongoCollection implements ShardCollection {
       const size = await this.#updateBatchSize();
       const chunks: Array<typeof ops> = [];
       for (let start = 0; start < ops.length; start += size) chunks.push(ops.slice(start, start + size));
-      // One chunk at a time: FerretDB 1.24 stopped answering when the chunks were sent at once.
       const matched: number[] = [];
       for (const chunk of chunks) {
         const result = await this.#collection.bulkWrite(
