@@ -14,7 +14,6 @@ import {
 import { isFinalStatus, type JsonValue, type Lease, type Run, type RunnerIdentity } from '../core/types.js';
 import { claimRuns } from './claim-runs.js';
 import type * as C from './contract.js';
-import { claimFilter } from './claim-runs.js';
 import { expiryWrite, holdsLease, renewWrite, retryWrite, settlementWrite } from './run-writes.js';
 import { commitChanges, MARKER_RETENTION_MS, readRuns, type Change } from './transitions.js';
 import { newRunDocument, toRun, type RunDocument } from './run-document.js';
