@@ -16,6 +16,16 @@ function compile(filter: RunFilterDoc): Query<AnyObject> {
   return new Query<AnyObject>(filter as Criteria<AnyObject>, {});
 }
 
+/** Inserts the documents whose `_id` is new, as a unique index would; returns the others' ids. */
+function insertUnique<T extends { _id: string }>(into: Map<string, T>, docs: readonly T[]): { duplicates: Set<string> } {
+  const duplicates = new Set<string>();
+  for (const doc of docs) {
+    if (into.has(doc._id)) duplicates.add(doc._id);
+    else into.set(doc._id, structuredClone(doc));
+  }
+  return { duplicates };
+}
+
 export class MemoryCollection implements ShardCollection {
   readonly shard: string;
   readonly #docs = new Map<string, RunDocument>();
@@ -31,21 +41,11 @@ export class MemoryCollection implements ShardCollection {
   async close(): Promise<void> {}
 
   async insertMany(docs: readonly RunDocument[]): Promise<{ duplicates: Set<string> }> {
-    const duplicates = new Set<string>();
-    for (const doc of docs) {
-      if (this.#docs.has(doc._id)) duplicates.add(doc._id);
-      else this.#docs.set(doc._id, structuredClone(doc));
-    }
-    return { duplicates };
+    return insertUnique(this.#docs, docs);
   }
 
   async insertMarkers(markers: readonly RevisionMarker[]): Promise<{ duplicates: Set<string> }> {
-    const duplicates = new Set<string>();
-    for (const marker of markers) {
-      if (this.#markers.has(marker._id)) duplicates.add(marker._id);
-      else this.#markers.set(marker._id, structuredClone(marker));
-    }
-    return { duplicates };
+    return insertUnique(this.#markers, markers);
   }
 
   async findMarkers(ids: readonly string[]): Promise<RevisionMarker[]> {

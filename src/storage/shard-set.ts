@@ -26,6 +26,18 @@ export class ShardSet {
     return this.#at(this.router.shardOfBucket(this.router.bucketOfJob(jobId)));
   }
 
+  /** Groups items by the shard that holds them, keeping their order within each shard. */
+  groupByShard<T>(items: readonly T[], shardOf: (item: T) => ShardCollection): Map<ShardCollection, T[]> {
+    const groups = new Map<ShardCollection, T[]>();
+    for (const item of items) {
+      const collection = shardOf(item);
+      const group = groups.get(collection);
+      if (group) group.push(item);
+      else groups.set(collection, [item]);
+    }
+    return groups;
+  }
+
   /** The named shards (all when `names` is omitted); unknown names are ignored. */
   select(names?: readonly string[]): ShardCollection[] {
     if (!names) return [...this.collections];

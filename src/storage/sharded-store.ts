@@ -78,13 +78,11 @@ export class ShardedTaskStore implements C.TaskStore {
   }
 
   async create(run: NewRun): Promise<Run> {
-    const [result] = await this.createMany([run]);
-    if (!result) throw new TaskplaneError('INTERNAL', 'createMany returned nothing');
-    if (result.unavailable) throw new ShardUnavailableError(result.unavailable);
-    if (!result.created) throw new TaskplaneError('CONFLICT', `run ${result.id} already exists`);
-    const created = await this.get(result.id);
-    if (!created) throw new RunNotFoundError(result.id);
-    return created;
+    const doc = this.#newDocument(run, 'run', new Date());
+    const [result] = await this.#insert([doc]);
+    if (result?.unavailable) throw new ShardUnavailableError(result.unavailable);
+    if (!result?.created) throw new TaskplaneError('CONFLICT', `run ${doc._id} already exists`);
+    return toRun(doc, result.shard);
   }
 
   async createMany(runs: readonly NewRun[]): Promise<C.CreateResult[]> {
@@ -93,32 +91,26 @@ export class ShardedTaskStore implements C.TaskStore {
     }
     const now = new Date();
     // Validate everything before writing anything.
-    const docs = runs.map((input, index) => this.#newDocument(input, `runs[${index}]`, now));
-    const byShard = new Map<ShardCollection, RunDocument[]>();
-    for (const doc of docs) {
-      const collection = this.#shards.forJob(doc.jobId);
-      const list = byShard.get(collection) ?? [];
-      list.push(doc);
-      byShard.set(collection, list);
-    }
-    const outcome = new Map<string, { duplicate: boolean; unavailable?: string }>();
+    return this.#insert(runs.map((input, index) => this.#newDocument(input, `runs[${index}]`, now)));
+  }
+
+  /** One unordered insert per shard; a down shard marks its runs `unavailable` instead of failing the rest. */
+  async #insert(docs: readonly RunDocument[]): Promise<C.CreateResult[]> {
+    const outcome = new Map<string, C.CreateResult>();
+    const byShard = this.#shards.groupByShard(docs, (doc) => this.#shards.forJob(doc.jobId));
     await Promise.all(
       [...byShard].map(async ([collection, shardDocs]) => {
+        const { shard } = collection;
         try {
           const { duplicates } = await collection.insertMany(shardDocs);
-          for (const doc of shardDocs) outcome.set(doc._id, { duplicate: duplicates.has(doc._id) });
+          for (const { _id: id, jobId } of shardDocs) outcome.set(id, { id, jobId, shard, created: !duplicates.has(id) });
         } catch (error) {
           if (!(error instanceof ShardUnavailableError)) throw error;
-          for (const doc of shardDocs) outcome.set(doc._id, { duplicate: false, unavailable: collection.shard });
+          for (const { _id: id, jobId } of shardDocs) outcome.set(id, { id, jobId, shard, created: false, unavailable: shard });
         }
       }),
     );
-    return docs.map((doc) => {
-      const result = outcome.get(doc._id);
-      const shard = this.#shards.forJob(doc.jobId).shard;
-      const created = result !== undefined && !result.duplicate && result.unavailable === undefined;
-      return { id: doc._id, jobId: doc.jobId, shard, created, ...(result?.unavailable ? { unavailable: result.unavailable } : {}) };
-    });
+    return docs.map((doc) => outcome.get(doc._id)!);
   }
 
   async get(id: string): Promise<Run | null> {
@@ -130,17 +122,11 @@ export class ShardedTaskStore implements C.TaskStore {
 
   async getMany(ids: readonly string[]): Promise<Array<Run | null>> {
     const runIds = ids.map((id, index) => parseRunId(id, `ids[${index}]`));
-    const byShard = new Map<ShardCollection, string[]>();
-    for (const id of runIds) {
-      const collection = this.#shards.forRun(id);
-      const list = byShard.get(collection);
-      if (list) list.push(id);
-      else byShard.set(collection, [id]);
-    }
+    const byShard = this.#shards.groupByShard([...new Set(runIds)], (id) => this.#shards.forRun(id));
     const found = new Map<string, Run>();
     await Promise.all(
       [...byShard].map(async ([collection, shardIds]) => {
-        for (const doc of await collection.find({ _id: { $in: [...new Set(shardIds)] } })) {
+        for (const doc of await readRuns(collection, shardIds)) {
           found.set(doc._id, toRun(doc, collection.shard));
         }
       }),
@@ -194,9 +180,9 @@ export class ShardedTaskStore implements C.TaskStore {
 
   async settle(reports: readonly C.Settlement[]): Promise<C.SettleResult[]> {
     const results = new Map<string, C.SettleResult>();
+    const outcomes = new Map(reports.map((report) => [report.lease.id, report.outcome]));
     await this.#perShard(reports.map((report) => report.lease), async (collection, shardLeases) => {
       const byId = new Map(shardLeases.map((lease) => [lease.id, lease]));
-      const outcomes = new Map(reports.map((report) => [report.lease.id, report.outcome]));
       const decided = await this.#decideEach<C.SettleResult>(collection, [...byId.keys()], (id, doc, now) => {
         if (!holdsLease(doc, byId.get(id)!)) return { done: { id, accepted: false, status: null } };
         const { write, status } = settlementWrite(doc, outcomes.get(id)!, now);
@@ -291,8 +277,8 @@ export class ShardedTaskStore implements C.TaskStore {
       for (;;) {
         const now = new Date();
         const expired = await collection.find({ status: 'running', deadline: { $lt: now } }, { limit: SWEEP_BATCH });
-        const writes = expired.map((doc) => ({ doc, ...settlementWrite(doc, { status: 'lost' }, now) }));
-        const { committed } = await commitChanges(collection, writes, now);
+        const changes = expired.map((doc) => ({ doc, write: settlementWrite(doc, { status: 'lost' }, now).write }));
+        const { committed } = await commitChanges(collection, changes, now);
         for (const after of committed) {
           if (after.status === 'lost') counts.lost++;
           else counts.retried++;
@@ -367,13 +353,7 @@ export class ShardedTaskStore implements C.TaskStore {
     write: (collection: ShardCollection, leases: Lease[]) => Promise<void>,
     onUnavailable: (lease: Lease, shard: string) => void,
   ): Promise<void> {
-    const byShard = new Map<ShardCollection, Lease[]>();
-    for (const lease of leases) {
-      const collection = this.#shards.forRun(parseRunId(lease.id, 'lease.id'));
-      const list = byShard.get(collection);
-      if (list) list.push(lease);
-      else byShard.set(collection, [lease]);
-    }
+    const byShard = this.#shards.groupByShard(leases, (lease) => this.#shards.forRun(parseRunId(lease.id, 'lease.id')));
     await Promise.all(
       [...byShard].map(async ([collection, shardLeases]) => {
         try {

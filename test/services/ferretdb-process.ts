@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { ManagedProcess } from './managed-process.js';
+import { ManagedProcess, type ServiceProcess } from './managed-process.js';
 import { assertPortOpen } from './port-open.js';
 import { ensureFerretDb } from './provision.js';
 import { startWithPort } from './start-with-port.js';
@@ -13,17 +13,12 @@ export interface FerretDbOptions {
   port?: number;
 }
 
-export interface FerretDbProcess {
-  /** Base URL without a database, e.g. `mongodb://127.0.0.1:40123/`. */
-  url: string;
-  port: number;
+/**
+ * `url` is the base URL without a database (`mongodb://127.0.0.1:40123/`); `restart()` keeps
+ * the data dir; `stop()` removes the data dir if startFerretDb created it.
+ */
+export interface FerretDbProcess extends ServiceProcess {
   dataDir: string;
-  /** Sends `signal` (default SIGTERM) and resolves once the process has exited. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts again on the same port and data dir (stopping it first if running). */
-  restart(): Promise<void>;
-  /** Kills the server and removes the data dir if startFerretDb created it. */
-  stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 20_000;

@@ -27,6 +27,18 @@ export interface LaunchSpec {
 const GRACEFUL_STOP_MS = 10_000;
 const PROBE_INTERVAL_MS = 100;
 
+/** What a test sees of a server it started: where it listens and how to kill, restart and stop it. */
+export interface ServiceProcess {
+  url: string;
+  port: number;
+  /** Sends `signal` (default SIGTERM) and resolves once the process has exited. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts again on the same port. */
+  restart(): Promise<void>;
+  /** Kills the server and removes what it created. */
+  stop(): Promise<void>;
+}
+
 /** A server child process that can be killed and started again with the same arguments. */
 export class ManagedProcess {
   private child: ChildProcess | undefined;

@@ -81,16 +81,20 @@ async function provisionRedisServer(): Promise<string> {
   return installed;
 }
 
-let redisServerPath: Promise<string> | undefined;
+/** Shares one provisioning per process; a failed one is forgotten so the next call tries again. */
+function onceUntilFailure(provision: () => Promise<string>): () => Promise<string> {
+  let pending: Promise<string> | undefined;
+  return () => {
+    pending ??= provision().catch((err: unknown) => {
+      pending = undefined;
+      throw err;
+    });
+    return pending;
+  };
+}
 
 /** Path of a `redis-server` binary, installing the Debian package if needed. */
-export function ensureRedisServer(): Promise<string> {
-  redisServerPath ??= provisionRedisServer().catch((err: unknown) => {
-    redisServerPath = undefined;
-    throw err;
-  });
-  return redisServerPath;
-}
+export const ensureRedisServer: () => Promise<string> = onceUntilFailure(provisionRedisServer);
 
 // --- FerretDB --------------------------------------------------------------
 
@@ -201,13 +205,5 @@ async function provisionFerretDb(): Promise<string> {
   return ferretDbBinary;
 }
 
-let ferretDbPath: Promise<string> | undefined;
-
 /** Path of `<project>/.services/bin/ferretdb`, building it with Go if missing. */
-export function ensureFerretDb(): Promise<string> {
-  ferretDbPath ??= provisionFerretDb().catch((err: unknown) => {
-    ferretDbPath = undefined;
-    throw err;
-  });
-  return ferretDbPath;
-}
+export const ensureFerretDb: () => Promise<string> = onceUntilFailure(provisionFerretDb);

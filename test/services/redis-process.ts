@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ManagedProcess } from './managed-process.js';
+import { ManagedProcess, type ServiceProcess } from './managed-process.js';
 import { ensureRedisServer } from './provision.js';
 import { startWithPort } from './start-with-port.js';
 
@@ -10,17 +10,10 @@ export interface RedisOptions {
   port?: number;
 }
 
-export interface RedisProcess {
-  /** e.g. `redis://127.0.0.1:40124` */
-  url: string;
-  port: number;
+/** `url` is e.g. `redis://127.0.0.1:40124`; data is not persisted, so a restart comes back empty. */
+export interface RedisProcess extends ServiceProcess {
   /** Working dir holding redis.log; removed by stop(). */
   dir: string;
-  /** Sends `signal` (default SIGTERM) and resolves once the process has exited. */
-  kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts again on the same port (data is not persisted, so it comes back empty). */
-  restart(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 20_000;

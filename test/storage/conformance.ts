@@ -80,6 +80,8 @@ export function describeConformance(engine: string, makeStore: StoreFactory): vo
     it('selects newest first with filters and stable cursor pages while new runs arrive', async () => {
       for (let i = 0; i < 25; i++) {
         await store.create({ funcName: 'mod.work', name: i % 2 ? 'odd' : 'even', args: [i], cluster: i < 5 ? 'gpu-x1' : 'default' });
+        // Distinct creation times, so the time-range filter below has runs on both sides.
+        await sleep(2);
       }
       const all = (await store.select({}, { first: 100 })).runs;
       const newestFirst = [...all].sort(
