@@ -10,6 +10,7 @@ export type ErrorCode =
   | 'CONFLICT'
   | 'SHARD_UNAVAILABLE'
   | 'CONFIG_INVALID'
+  | 'COORDINATION_UNAVAILABLE'
   | 'INTERNAL';
 
 export class TaskplaneError extends Error {
@@ -77,4 +78,11 @@ export function coerceError(thrown: unknown): Error {
   const error = new Error(`non-Error thrown: ${text.slice(0, 1000)}`);
   error.name = 'NonError';
   return error;
+}
+
+/** The coordinator (Redis) did not answer. Work goes on without it where it can. */
+export class CoordinationUnavailableError extends TaskplaneError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('COORDINATION_UNAVAILABLE', `coordination is unavailable: ${message}`, options);
+  }
 }

@@ -1,0 +1,117 @@
+import type { TaskDefinition } from '../core/definition.js';
+import { TaskplaneError } from '../core/errors.js';
+import type { NewRun } from '../core/run-input.js';
+import type { JsonValue, Run } from '../core/types.js';
+import type { TaskStore } from '../storage/contract.js';
+import type { Catalog } from './contract.js';
+
+/**
+ * Turns "start task X" and "run handler Y" into runs. Used by the API (`task.start`,
+ * `task.create`) and the scheduler (ticks and continuous restarts), so a launch means the same
+ * thing whoever asks.
+ */
+
+/** Per-launch choices that override the definition's (or the defaults, for anonymous runs). */
+export interface LaunchOptions {
+  readonly cluster?: string;
+  readonly tag?: string;
+  readonly priority?: number;
+  readonly maxAttempts?: number;
+  readonly delay?: number;
+  readonly delayFactor?: number;
+  readonly timeToResolve?: number;
+  readonly timeout?: number;
+  /** Not claimed before this instant. */
+  readonly runAfter?: Date;
+  /** Join a job (subtasks and flow steps). */
+  readonly jobId?: string;
+  readonly parentId?: string;
+}
+
+/** `start` of a name with no definition. The attempt is recorded as a run with status `unknown task`. */
+export class UnknownTaskError extends TaskplaneError {
+  readonly runId: string;
+
+  constructor(name: string, runId: string) {
+    super('NOT_FOUND', `no task definition is named '${name}'; the attempt is recorded as run ${runId} with status 'unknown task'`);
+    this.runId = runId;
+  }
+}
+
+/** Replaces each `$args[key]` in `template` by that argument's string value (`normal-$args[region]` → `normal-eu`). */
+export function expandTag(template: string, args: JsonValue): string {
+  return template.replace(/\$args\[([A-Za-z0-9_]+)\]/g, (_match, key: string) => {
+    const value = args !== null && typeof args === 'object' && !Array.isArray(args) ? args[key] : undefined;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
+    throw new TaskplaneError('BAD_USER_INPUT', `tag '${template}' needs argument '${key}' as a string, number or boolean`);
+  });
+}
+
+/** The run a definition launches: its fields, then the launch's own choices. */
+export function runOfDefinition(definition: TaskDefinition, args: JsonValue | undefined, options: LaunchOptions & { id?: string } = {}): NewRun {
+  const runArgs = args === undefined ? definition.args : args;
+  const tagTemplate = options.tag ?? definition.tag;
+  const run: NewRun = {
+    funcName: definition.funcName,
+    name: definition.name,
+    kind: definition.kind,
+    args: runArgs,
+    cluster: options.cluster ?? definition.cluster,
+    priority: options.priority ?? definition.priority,
+    ...(tagTemplate !== null ? { tag: expandTag(tagTemplate, runArgs) } : {}),
+    ...pick(options, definition, 'maxAttempts'),
+    ...pick(options, definition, 'delay'),
+    ...pick(options, definition, 'delayFactor'),
+    ...pick(options, definition, 'timeToResolve'),
+    ...pick(options, definition, 'timeout'),
+    ...(options.runAfter ? { runAfter: options.runAfter } : {}),
+    ...(options.id ? { id: options.id } : {}),
+    ...(options.jobId ? { jobId: options.jobId } : {}),
+    ...(options.parentId ? { parentId: options.parentId } : {}),
+  };
+  return run;
+}
+
+function pick<K extends 'maxAttempts' | 'delay' | 'delayFactor' | 'timeToResolve' | 'timeout'>(
+  options: LaunchOptions,
+  definition: TaskDefinition,
+  key: K,
+): Partial<Record<K, number>> {
+  const value = options[key] ?? definition[key];
+  return value === null || value === undefined ? {} : ({ [key]: value } as Partial<Record<K, number>>);
+}
+
+export class Launcher {
+  readonly #store: TaskStore;
+  readonly #catalog: Catalog;
+
+  constructor(store: TaskStore, catalog: Catalog) {
+    this.#store = store;
+    this.#catalog = catalog;
+  }
+
+  /**
+   * Launches definition `name` (Tarantool's `start`). A name with no definition is recorded as an
+   * `unknown task` run and reported with `UnknownTaskError`.
+   */
+  async start(name: string, args?: JsonValue, options: LaunchOptions = {}): Promise<Run> {
+    const definition = await this.#catalog.getDefinition(name);
+    if (!definition) {
+      const recorded = await this.#store.create({
+        funcName: 'unknown',
+        name,
+        kind: 'single_shot',
+        args: args ?? [],
+        status: 'unknown task',
+        reason: `no task definition named '${name}'`,
+      });
+      throw new UnknownTaskError(name, recorded.id);
+    }
+    return this.#store.create(runOfDefinition(definition, args, options));
+  }
+
+  /** Launches an anonymous run of handler `funcName`. */
+  async create(funcName: string, args?: JsonValue, options: LaunchOptions = {}): Promise<Run> {
+    return this.#store.create({ funcName, name: funcName, kind: 'anonymous', args: args ?? [], ...options });
+  }
+}
