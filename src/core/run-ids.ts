@@ -36,7 +36,22 @@ export function newRunIdInJob(jobId: string, bucketCount: number): string {
  * second insert is refused.
  */
 export function scheduledRunId(name: string, scheduledAt: Date): string {
-  const digest = createHash('sha1').update(`taskplane:tick:${name}:${scheduledAt.toISOString()}`).digest();
+  return nameBasedRunId(`taskplane:tick:${name}:${scheduledAt.toISOString()}`);
+}
+
+/**
+ * The id of the run that follows `previousRunId` of continuous task `name` (or its first run, when
+ * `previousRunId` is null, per definition version): two schedulers restarting the same run
+ * create one successor.
+ */
+export function continuationRunId(name: string, previousRunId: string | null, definitionVersion: string): string {
+  return nameBasedRunId(
+    previousRunId === null ? `taskplane:first:${name}:${definitionVersion}` : `taskplane:after:${name}:${previousRunId}`,
+  );
+}
+
+function nameBasedRunId(seed: string): string {
+  const digest = createHash('sha1').update(seed).digest();
   digest[6] = (digest[6]! & 0x0f) | 0x50;
   digest[8] = (digest[8]! & 0x3f) | 0x80;
   const hex = digest.subarray(0, 16).toString('hex');

@@ -208,7 +208,7 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT
  * Whether an error means the server could not be reached. The driver nests the real reason:
  * in `cause`, or — for bulk writes — in `errorResponse`.
  */
-function isUnreachable(error: unknown, depth = 0): boolean {
+export function isUnreachable(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 5) return false;
   if (
     error instanceof MongoNetworkError ||

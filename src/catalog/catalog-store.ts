@@ -1,0 +1,309 @@
+import { randomInt, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import {
+  compileDefinition,
+  definitionSchema,
+  sameDefinition,
+  type DefinitionInput,
+  type DefinitionSource,
+  type TaskDefinition,
+} from '../core/definition.js';
+import { TaskplaneError, ValidationError } from '../core/errors.js';
+import { encodePayload, nameSchema, parseInput, slugSchema } from '../core/run-input.js';
+import type { JsonValue, TaskKind } from '../core/types.js';
+import { DuplicateDocumentError, type CatalogCollection, type CatalogDatabase } from './catalog-collection.js';
+import { DEFAULT_CLUSTER, type ApplyResult, type Catalog, type Cluster } from './contract.js';
+
+/**
+ * The catalog over any `CatalogDatabase` (MongoDB or memory).
+ *
+ * Correctness rests on two primitives only, because FerretDB offers no atomic compare-and-swap:
+ * - a unique `_id` insert: a cluster slug is taken by exactly one `createCluster`, and the
+ *   `default` cluster and the first version mark are created insert-or-ignore;
+ * - last-writer-wins replaces, which are acceptable for definitions (keyed by name) and for the
+ *   version mark: every definition write stores a fresh random value in `catalog_meta`, after the
+ *   definition itself, so any change yields a value no reader has seen. A reader that reads the
+ *   version before the definitions can at worst reload once too often, never miss a change.
+ */
+
+export interface CatalogStoreOptions {
+  readonly database: CatalogDatabase;
+  /**
+   * Called with the slug before a cluster is deleted; throw to refuse (for instance, when runs
+   * still target it or runners still serve it).
+   */
+  readonly beforeDelete?: (slug: string) => Promise<void>;
+  /** The generated part of a cluster slug. @defaultValue 6 random characters from `[a-z0-9]` */
+  readonly slugSuffix?: () => string;
+}
+
+type DefinitionDocument = {
+  _id: string;
+  kind: TaskKind;
+  funcName: string;
+  /** Encoded JSON: user keys may hold `.` or start with `$`. */
+  args: string;
+  schedule: string | null;
+  pauseSec: number;
+  timeToResolve: number | null;
+  maxAttempts: number | null;
+  delay: number | null;
+  delayFactor: number | null;
+  timeout: number | null;
+  priority: number;
+  cluster: string;
+  tag: string | null;
+  source: DefinitionSource;
+  updatedAt: Date;
+};
+
+type ClusterDocument = { _id: string; name: string; description: string | null; createdAt: Date };
+
+type VersionDocument = { _id: string; value: string; at: Date };
+
+const VERSION_ID = 'definitions';
+const SLUG_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const SLUG_STEM_LENGTH = 40;
+/** Generated slugs tried after the first one collides. */
+const SLUG_RETRIES = 5;
+const descriptionSchema = z.string().max(1000, 'must be at most 1000 characters');
+
+function randomSlugSuffix(): string {
+  return Array.from({ length: 6 }, () => SLUG_ALPHABET[randomInt(SLUG_ALPHABET.length)]).join('');
+}
+
+/** `My Cluster (EU)` → `my-cluster-eu`; `cluster` when nothing is left. */
+export function slugify(name: string): string {
+  const stem = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, SLUG_STEM_LENGTH)
+    .replace(/-+$/, '');
+  return stem || 'cluster';
+}
+
+function toDocument(definition: TaskDefinition, args: string): DefinitionDocument {
+  const { name, args: _decoded, ...fields } = definition;
+  return { _id: name, ...fields, args };
+}
+
+/** Fields in `compileDefinition`'s order, so `sameDefinition` compares like with like. */
+function fromDocument(doc: DefinitionDocument): TaskDefinition {
+  let args: JsonValue;
+  try {
+    args = JSON.parse(doc.args) as JsonValue;
+  } catch (error) {
+    throw new TaskplaneError('INTERNAL', `stored definition '${doc._id}' has unreadable args`, { cause: error });
+  }
+  return Object.freeze({
+    name: doc._id,
+    kind: doc.kind,
+    funcName: doc.funcName,
+    args,
+    schedule: doc.schedule,
+    pauseSec: doc.pauseSec,
+    timeToResolve: doc.timeToResolve,
+    maxAttempts: doc.maxAttempts,
+    delay: doc.delay,
+    delayFactor: doc.delayFactor,
+    timeout: doc.timeout,
+    priority: doc.priority,
+    cluster: doc.cluster,
+    tag: doc.tag,
+    source: doc.source,
+    updatedAt: doc.updatedAt,
+  });
+}
+
+function toCluster(doc: ClusterDocument): Cluster {
+  return { slug: doc._id, name: doc.name, description: doc.description, createdAt: doc.createdAt };
+}
+
+/** A validated definition with its args encoded once, ready to store. */
+interface PreparedDefinition {
+  readonly definition: TaskDefinition;
+  readonly args: string;
+}
+
+function prepare(input: DefinitionInput, source: DefinitionSource, field: string, now: Date): PreparedDefinition {
+  const parsed = parseInput(definitionSchema, input, field);
+  const args = encodePayload(parsed.args ?? [], `${field}.args`);
+  // What a read returns: args as they come back from their encoding.
+  const definition = Object.freeze({ ...compileDefinition(parsed, source, now), args: JSON.parse(args) as JsonValue });
+  return { definition, args };
+}
+
+export class CatalogStore implements Catalog {
+  readonly engine: string;
+  readonly #database: CatalogDatabase;
+  readonly #definitions: CatalogCollection<DefinitionDocument>;
+  readonly #clusters: CatalogCollection<ClusterDocument>;
+  readonly #meta: CatalogCollection<VersionDocument>;
+  readonly #beforeDelete: ((slug: string) => Promise<void>) | undefined;
+  readonly #slugSuffix: () => string;
+  #started: Promise<void> | null = null;
+
+  constructor(options: CatalogStoreOptions) {
+    this.#database = options.database;
+    this.engine = options.database.engine;
+    this.#definitions = options.database.collection('definitions');
+    this.#clusters = options.database.collection('clusters');
+    this.#meta = options.database.collection('catalog_meta');
+    this.#beforeDelete = options.beforeDelete;
+    this.#slugSuffix = options.slugSuffix ?? randomSlugSuffix;
+  }
+
+  /** Connects and makes sure the default cluster and a version mark exist. Idempotent. */
+  start(): Promise<void> {
+    this.#started ??= this.#start().catch((error: unknown) => {
+      this.#started = null;
+      throw error;
+    });
+    return this.#started;
+  }
+
+  async #start(): Promise<void> {
+    await this.#database.connect();
+    const now = new Date();
+    await insertUnlessPresent(this.#clusters, { _id: DEFAULT_CLUSTER, name: DEFAULT_CLUSTER, description: 'The cluster runs target when they name none.', createdAt: now });
+    await insertUnlessPresent(this.#meta, { _id: VERSION_ID, value: randomUUID(), at: now });
+  }
+
+  async close(): Promise<void> {
+    this.#started = null;
+    await this.#database.close();
+  }
+
+  async listDefinitions(): Promise<TaskDefinition[]> {
+    const docs = await this.#definitions.findAll();
+    return docs.map(fromDocument).sort((a, b) => compare(a.name, b.name));
+  }
+
+  async getDefinition(name: string): Promise<TaskDefinition | null> {
+    const doc = await this.#definitions.findOne(name);
+    return doc ? fromDocument(doc) : null;
+  }
+
+  async putDefinition(input: DefinitionInput, source: DefinitionSource): Promise<TaskDefinition> {
+    const { definition, args } = prepare(input, source, 'definition', new Date());
+    await this.#definitions.replaceOne(definition.name, toDocument(definition, args), true);
+    await this.#bumpVersion();
+    return definition;
+  }
+
+  async removeDefinition(name: string): Promise<boolean> {
+    const removed = await this.#definitions.deleteOne(name);
+    if (removed) await this.#bumpVersion();
+    return removed;
+  }
+
+  async applyConfigDefinitions(inputs: readonly DefinitionInput[]): Promise<ApplyResult> {
+    const now = new Date();
+    const wanted = new Map<string, PreparedDefinition>();
+    inputs.forEach((input, index) => {
+      const name: unknown = (input as { name?: unknown } | null)?.name;
+      const field = `tasks.${typeof name === 'string' && name !== '' ? name : index}`;
+      const prepared = prepare(input, 'config', field, now);
+      if (wanted.has(prepared.definition.name)) throw new ValidationError(field, 'is defined more than once');
+      wanted.set(prepared.definition.name, prepared);
+    });
+
+    const existing = new Map((await this.listDefinitions()).map((definition) => [definition.name, definition]));
+    const result = { added: [] as string[], updated: [] as string[], removed: [] as string[], unchanged: [] as string[] };
+    for (const [name, { definition, args }] of wanted) {
+      const current = existing.get(name);
+      if (current && current.source === 'config' && sameDefinition(current, definition)) {
+        result.unchanged.push(name);
+        continue;
+      }
+      // A config definition takes over an API one of the same name: the file is the authority.
+      await this.#definitions.replaceOne(name, toDocument(definition, args), true);
+      (current ? result.updated : result.added).push(name);
+    }
+    for (const current of existing.values()) {
+      if (current.source === 'config' && !wanted.has(current.name) && (await this.#definitions.deleteOne(current.name))) {
+        result.removed.push(current.name);
+      }
+    }
+    if (result.added.length + result.updated.length + result.removed.length > 0) await this.#bumpVersion();
+    return {
+      added: result.added.sort(compare),
+      updated: result.updated.sort(compare),
+      removed: result.removed.sort(compare),
+      unchanged: result.unchanged.sort(compare),
+    };
+  }
+
+  async version(): Promise<string> {
+    return (await this.#meta.findOne(VERSION_ID))?.value ?? 'initial';
+  }
+
+  async #bumpVersion(): Promise<void> {
+    await this.#meta.replaceOne(VERSION_ID, { _id: VERSION_ID, value: randomUUID(), at: new Date() }, true);
+  }
+
+  async listClusters(): Promise<Cluster[]> {
+    const docs = await this.#clusters.findAll();
+    // The default cluster first, then by slug.
+    return docs
+      .map(toCluster)
+      .sort((a, b) => Number(b.slug === DEFAULT_CLUSTER) - Number(a.slug === DEFAULT_CLUSTER) || compare(a.slug, b.slug));
+  }
+
+  async getCluster(slug: string): Promise<Cluster | null> {
+    const doc = await this.#clusters.findOne(slug);
+    return doc ? toCluster(doc) : null;
+  }
+
+  async createCluster(input: { name: string; slug?: string; description?: string }): Promise<Cluster> {
+    const name = parseInput(nameSchema, input.name, 'name');
+    const description = input.description === undefined ? null : parseInput(descriptionSchema, input.description, 'description');
+    const doc = (slug: string): ClusterDocument => ({ _id: slug, name, description, createdAt: new Date() });
+
+    if (input.slug !== undefined) {
+      const slug = parseInput(slugSchema, input.slug, 'slug');
+      const created = doc(slug);
+      try {
+        await this.#clusters.insertOne(created);
+      } catch (error) {
+        if (error instanceof DuplicateDocumentError) throw new TaskplaneError('CONFLICT', `cluster slug '${slug}' is taken`, { cause: error });
+        throw error;
+      }
+      return toCluster(created);
+    }
+
+    const stem = slugify(name);
+    for (let attempt = 0; attempt <= SLUG_RETRIES; attempt++) {
+      const created = doc(`${stem}-${this.#slugSuffix()}`);
+      try {
+        await this.#clusters.insertOne(created);
+        return toCluster(created);
+      } catch (error) {
+        if (!(error instanceof DuplicateDocumentError)) throw error;
+      }
+    }
+    throw new TaskplaneError('CONFLICT', `could not find a free slug for cluster '${name}' after ${SLUG_RETRIES + 1} tries; give one explicitly`);
+  }
+
+  async deleteCluster(slug: string): Promise<boolean> {
+    if (slug === DEFAULT_CLUSTER) throw new TaskplaneError('CONFLICT', 'the default cluster cannot be deleted');
+    if (!(await this.#clusters.findOne(slug))) return false;
+    await this.#beforeDelete?.(slug);
+    return this.#clusters.deleteOne(slug);
+  }
+}
+
+async function insertUnlessPresent<T extends { _id: string }>(collection: CatalogCollection<T>, doc: T): Promise<void> {
+  try {
+    await collection.insertOne(doc);
+  } catch (error) {
+    if (!(error instanceof DuplicateDocumentError)) throw error;
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

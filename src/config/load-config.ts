@@ -1,0 +1,298 @@
+import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import type { DefinitionInput } from '../core/definition.js';
+import { TaskplaneError } from '../core/errors.js';
+import { ROLES } from '../core/members.js';
+import { DEFAULT_RUN_DEFAULTS } from '../core/run-input.js';
+import {
+  bucketsSchema,
+  capacitySchema,
+  clusterSchema,
+  crossCheckModules,
+  fileConfigSchema,
+  groupSchema,
+  logLevelSchema,
+  mongoUrlListSchema,
+  nodeIdSchema,
+  parseListen,
+  parseTaskEntry,
+  portSchema,
+  problemsOf,
+  redisPrefixSchema,
+  redisUrlSchema,
+  roleListSchema,
+  tagListSchema,
+  type ConfigProblem,
+  type FileConfig,
+} from './config-schema.js';
+import { embeddedDefaultConfig } from './embedded-default.js';
+import type { NodeConfig } from './node-config.js';
+
+/**
+ * The one place that reads the config file and environment variables. Order of precedence:
+ * environment > file > built-in defaults. With no file, the embedded default (all roles, example
+ * tasks) goes through the same checks, so it cannot drift from the format.
+ */
+
+/** Bad config: names where (`file`, or null for the environment and the built-in default), which key, and why. */
+export class ConfigError extends TaskplaneError {
+  readonly file: string | null;
+  readonly key: string;
+  readonly reason: string;
+  /** Every problem found, this one first; fixing one at a time is tedious. */
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(file: string | null, key: string, reason: string, options?: { cause?: unknown; more?: readonly ConfigProblem[] }) {
+    super('CONFIG_INVALID', `${file ?? sourceOf(key)}: ${key}: ${reason}`, options);
+    this.file = file;
+    this.key = key;
+    this.reason = reason;
+    this.problems = [{ key, reason }, ...(options?.more ?? [])];
+  }
+}
+
+/** Env var names are upper case; file keys never are, so the key tells where a fileless problem lies. */
+function sourceOf(key: string): string {
+  if (/^[A-Z][A-Z0-9_]*$/.test(key)) return 'environment';
+  if (key.startsWith('--')) return 'command line';
+  return 'built-in default config';
+}
+
+function fail(file: string | null, problems: readonly ConfigProblem[], cause?: unknown): never {
+  const [first, ...more] = problems;
+  throw new ConfigError(file, first?.key ?? '(top level)', first?.reason ?? 'is invalid', { cause, more });
+}
+
+export interface LoadConfigOptions {
+  /** Command-line arguments after the script. @defaultValue `process.argv.slice(2)` */
+  readonly argv?: readonly string[];
+  /** @defaultValue `process.env` */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Relative `--config` paths and the embedded default's modules resolve here. @defaultValue `process.cwd()` */
+  readonly cwd?: string;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
+  const argv = options.argv ?? process.argv.slice(2);
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+
+  const named = configFileName(argv, env);
+  const file = named ? resolve(cwd, named.path) : null;
+  const raw = file && named ? readYaml(file, named.by) : embeddedDefaultConfig();
+  const baseDir = file ? dirname(file) : cwd;
+
+  return compileConfig(raw, { file, baseDir, env });
+}
+
+export interface CompileConfigOptions {
+  /** The file the config came from, for messages. @defaultValue null */
+  readonly file?: string | null;
+  /** Relative module paths resolve here. @defaultValue `process.cwd()` */
+  readonly baseDir?: string;
+  /** Environment overrides. @defaultValue `{}` (none: a programmatic config says what it means) */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Handlers given directly (`createNode({ handlers })`): tasks may name them without a module. */
+  readonly handlerNames?: readonly string[];
+}
+
+/**
+ * Checks and compiles a config written in the file format (the parsed YAML, or the same object
+ * built in code). Throws `ConfigError` naming the key and the problem.
+ */
+export function compileConfig(raw: unknown, options: CompileConfigOptions = {}): NodeConfig {
+  const file = options.file ?? null;
+  const baseDir = options.baseDir ?? process.cwd();
+  // Task values are checked on the raw entries, beside the file schema, so one run reports both.
+  const parsed = fileConfigSchema.safeParse(raw);
+  const problems: ConfigProblem[] = parsed.success ? [] : problemsOf(parsed.error, fileConfigSchema);
+  const tasks: DefinitionInput[] = [];
+  const rawTasks = isMap(raw) && isMap(raw.tasks) ? raw.tasks : {};
+  for (const [name, entry] of Object.entries(rawTasks)) {
+    const result = isMap(entry) ? parseTaskEntry(name, entry) : [];
+    if (Array.isArray(result)) problems.push(...result);
+    else tasks.push(result);
+  }
+  if (!parsed.success || problems.length > 0) fail(file, problems);
+  const fileConfig = parsed.data;
+  const direct = new Set(options.handlerNames ?? []);
+  const checked = crossCheckModules(
+    tasks.filter((task) => !direct.has(task.funcName)),
+    fileConfig.modules ?? {},
+    baseDir,
+  );
+  if (checked.problems.length > 0) fail(file, checked.problems);
+
+  const compiled = compile(fileConfig, readEnv(options.env ?? {}), { file, baseDir, tasks, modules: checked.modules });
+  return deepFreeze(compiled);
+}
+
+/** `--config FILE` or `--config=FILE` (the last one wins), else `TASKPLANE_CONFIG`. */
+function configFileName(argv: readonly string[], env: NodeJS.ProcessEnv): { path: string; by: string } | null {
+  let path: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') break;
+    if (arg === '--config') path = argv[++i] ?? '';
+    else if (arg.startsWith('--config=')) path = arg.slice('--config='.length);
+    else continue;
+    if (path.trim() === '' || path.startsWith('--')) fail(null, [{ key: '--config', reason: 'needs a file name (--config FILE)' }]);
+  }
+  if (path !== undefined) return { path, by: '--config' };
+  const fromEnv = env.TASKPLANE_CONFIG?.trim();
+  return fromEnv ? { path: fromEnv, by: 'TASKPLANE_CONFIG' } : null;
+}
+
+function readYaml(file: string, by: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+    fail(file, [{ key: by, reason: `cannot read the config file named by ${by}: ${why}` }], error);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  // Warnings (unresolved tags and the like) mean the file does not say what it seems to: refuse them too.
+  const problem = doc.errors[0] ?? doc.warnings[0];
+  if (problem) {
+    const line = problem.linePos?.[0];
+    const message = problem.message.split(/ at line \d+, column \d+/)[0] ?? problem.message;
+    fail(file, [{ key: line ? `line ${line.line}` : '(yaml)', reason: `YAML syntax: ${message}${line ? ` (column ${line.col})` : ''}` }], problem);
+  }
+  // An empty file is an empty config: every default applies.
+  return doc.toJS() ?? {};
+}
+
+/** Overrides read from the environment; an empty variable counts as unset. */
+interface EnvOverrides {
+  roles?: NodeConfig['roles'];
+  listen?: { host: string; port: number };
+  port?: number;
+  mongoUrls?: readonly string[];
+  buckets?: number;
+  redisUrl?: string;
+  redisPrefix?: string;
+  nodeId?: string;
+  cluster?: string;
+  group?: string;
+  tags?: readonly string[];
+  capacity?: number;
+  logLevel?: NodeConfig['logLevel'];
+}
+
+function readEnv(env: NodeJS.ProcessEnv): EnvOverrides {
+  const text = (name: string) => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const list = (value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  const integer = (value: string) => (/^-?\d+$/.test(value) ? Number(value) : value);
+  const check = <S extends z.ZodType>(name: string, schema: S, convert: (value: string) => unknown = (v) => v): z.output<S> | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(convert(value));
+    if (parsed.success) return parsed.data;
+    const reason = parsed.error.issues[0]?.message.replace(/^Invalid input: /, '') ?? 'is invalid';
+    return fail(null, [{ key: name, reason: `'${value}' ${reason.replace(/, received string$/, '')}` }], parsed.error);
+  };
+
+  const listenText = text('TASKPLANE_LISTEN');
+  const listen = listenText === undefined ? undefined : parseListen(listenText);
+  if (typeof listen === 'string') fail(null, [{ key: 'TASKPLANE_LISTEN', reason: listen }]);
+
+  return {
+    roles: check('TASKPLANE_ROLES', roleListSchema, list),
+    listen,
+    port: check('PORT', portSchema, integer),
+    mongoUrls: check('TASKPLANE_MONGO_URLS', mongoUrlListSchema, list),
+    buckets: check('TASKPLANE_BUCKETS', bucketsSchema, integer),
+    redisUrl: check('TASKPLANE_REDIS_URL', redisUrlSchema),
+    redisPrefix: check('TASKPLANE_REDIS_PREFIX', redisPrefixSchema),
+    nodeId: check('TASKPLANE_NODE_ID', nodeIdSchema),
+    cluster: check('RUNNER_CLUSTER', clusterSchema),
+    group: check('WORKER_GROUP', groupSchema),
+    tags: check('WORKER_TAGS', tagListSchema, list),
+    capacity: check('RUNNER_CAPACITY', capacitySchema, integer),
+    logLevel: check('TASKPLANE_LOG_LEVEL', logLevelSchema),
+  };
+}
+
+function compile(
+  config: FileConfig,
+  env: EnvOverrides,
+  known: { file: string | null; baseDir: string; tasks: DefinitionInput[]; modules: Record<string, string> },
+): NodeConfig {
+  const node = config.node ?? {};
+  // Env var names are upper case; a problem under one is not the file's.
+  const failAt = (key: string, reason: string) => fail(/^[A-Z]/.test(key) ? null : known.file, [{ key, reason }]);
+
+  const shards = env.mongoUrls ?? node.mongo?.shards;
+  const buckets = env.buckets ?? node.mongo?.buckets ?? 1024;
+  if (shards === undefined && env.buckets !== undefined) failAt('TASKPLANE_BUCKETS', 'is set but no MongoDB shards are configured (node.mongo or TASKPLANE_MONGO_URLS)');
+  if (shards !== undefined && shards.length > buckets) {
+    failAt(env.buckets !== undefined ? 'TASKPLANE_BUCKETS' : 'node.mongo.buckets', `${buckets} bucket(s) cannot spread over ${shards.length} shards; use at least one bucket per shard`);
+  }
+  const redisUrl = env.redisUrl ?? node.redis?.url;
+  if (redisUrl === undefined && env.redisPrefix !== undefined) failAt('TASKPLANE_REDIS_PREFIX', 'is set but no Redis is configured (node.redis or TASKPLANE_REDIS_URL)');
+
+  const listen = env.listen ?? node.listen ?? { host: '127.0.0.1', port: 4000 };
+  // Untagged runs carry the tag `default`; a runner that did not listen to it would never take them.
+  const tags = [...new Set([...(env.tags ?? node.runner?.tags ?? []), 'default'])];
+
+  return {
+    file: known.file,
+    baseDir: known.baseDir,
+    roles: env.roles ?? node.roles ?? [...ROLES],
+    nodeId: env.nodeId ?? node.id ?? defaultNodeId(),
+    listen: { host: listen.host, port: env.port ?? listen.port },
+    mongo: shards === undefined ? null : { shards, buckets },
+    redis: redisUrl === undefined ? null : { url: redisUrl, prefix: env.redisPrefix ?? node.redis?.prefix ?? 'taskplane:' },
+    runner: {
+      cluster: env.cluster ?? node.runner?.cluster ?? 'default',
+      group: env.group ?? node.runner?.group ?? 'default',
+      tags,
+      // The node section is the more specific of the two; the Tarantool key still works alone.
+      capacity: env.capacity ?? node.runner?.capacity ?? config.task_runner?.capacity ?? 128,
+      pollMs: node.runner?.poll_ms ?? 1000,
+      drainGraceMs: node.runner?.drain_grace_ms ?? 10_000,
+      heartbeatMs: node.runner?.heartbeat_ms ?? 2000,
+    },
+    scheduler: { leaseMs: node.scheduler?.lease_ms ?? 5000 },
+    storage: {
+      leaseMs: node.storage?.lease_ms ?? 10_000,
+      sweepEveryMs: node.storage?.sweep_every_ms ?? 1000,
+      trimEveryMs: node.storage?.trim_every_ms ?? 10_000,
+      taskLogMaxSize: config.task_storage?.task_log_max_size ?? 100,
+    },
+    runDefaults: { ...DEFAULT_RUN_DEFAULTS, timeToResolve: config.task_storage?.task_ttr ?? DEFAULT_RUN_DEFAULTS.timeToResolve },
+    tasks: known.tasks,
+    modules: known.modules,
+    logLevel: env.logLevel ?? node.log_level ?? 'info',
+  };
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+
+/** Unique per process and readable in logs: `<hostname>-<pid>-<4 random base36 chars>`. */
+function defaultNodeId(): string {
+  let suffix = '';
+  for (let i = 0; i < 4; i++) suffix += BASE36[randomInt(36)];
+  return `${hostname()}-${process.pid}-${suffix}`;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    Object.freeze(value);
+    for (const item of Object.values(value)) deepFreeze(item);
+  }
+  return value;
+}

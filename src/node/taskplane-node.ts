@@ -1,0 +1,217 @@
+import type { Logger } from 'pino';
+import { createApi } from '../api/yoga.js';
+import type { Catalog } from '../catalog/contract.js';
+import { createCatalog } from '../catalog/create-catalog.js';
+import { Launcher } from '../catalog/launcher.js';
+import type { NodeConfig } from '../config/node-config.js';
+import type { Coordinator } from '../coordination/contract.js';
+import { createCoordinator } from '../coordination/create-coordinator.js';
+import { withRunEvents } from '../coordination/publishing-store.js';
+import type { DefinitionInput } from '../core/definition.js';
+import { coerceError } from '../core/errors.js';
+import type { Handler } from '../core/handler.js';
+import type { NodeInfo } from '../core/members.js';
+import type { JsonValue } from '../core/types.js';
+import { loadHandlers } from '../runner/load-handlers.js';
+import { Runner } from '../runner/runner.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import type { ApplyResult } from '../catalog/contract.js';
+import type { TaskStore } from '../storage/contract.js';
+import { createTaskStore } from '../storage/create-store.js';
+import { ShardKeeper } from '../storage/shard-keeper.js';
+import { startHttpServer } from './http-server.js';
+import { createLogger } from './logger.js';
+
+const VERSION = '0.1.0';
+
+/**
+ * One Taskplane process with the roles its config names. Builds the shared pieces (storage,
+ * catalog, coordinator), then each role on top of them.
+ *
+ * State: `created` → start() → `started` → close() → `closed`. `close()` drains the runner
+ * first (running handlers get the drain grace), then stops the other roles, then disconnects.
+ */
+export interface NodeExtras {
+  /** Handlers by name, beside those of the modules listed in the config. */
+  readonly handlers?: Readonly<Record<string, Handler>>;
+  readonly logger?: Logger;
+}
+
+export class TaskplaneNode {
+  readonly config: NodeConfig;
+  readonly log: Logger;
+  readonly #extras: NodeExtras;
+  #state: 'created' | 'starting' | 'started' | 'closing' | 'closed' = 'created';
+  #coordinator: Coordinator | null = null;
+  #store: TaskStore | null = null;
+  #rawStore: ReturnType<typeof createTaskStore> | null = null;
+  #catalog: Catalog | null = null;
+  #runner: Runner | null = null;
+  #scheduler: Scheduler | null = null;
+  #keeper: ShardKeeper | null = null;
+  #api: { close(): Promise<void> } | null = null;
+  #http: { address: string; close(): Promise<void> } | null = null;
+  #heartbeat: NodeJS.Timeout | null = null;
+  #startedAt = new Date().toISOString();
+
+  constructor(config: NodeConfig, extras: NodeExtras = {}) {
+    this.config = config;
+    this.#extras = extras;
+    this.log = extras.logger ?? createLogger(config);
+  }
+
+  /** `host:port` the HTTP server listens on (with the api role, once started). */
+  get address(): string | null {
+    return this.#http?.address ?? null;
+  }
+
+  get store(): TaskStore {
+    return this.#need(this.#store, 'store');
+  }
+
+  get catalog(): Catalog {
+    return this.#need(this.#catalog, 'catalog');
+  }
+
+  get coordinator(): Coordinator {
+    return this.#need(this.#coordinator, 'coordinator');
+  }
+
+  get runner(): Runner | null {
+    return this.#runner;
+  }
+
+  get scheduler(): Scheduler | null {
+    return this.#scheduler;
+  }
+
+  get shardKeeper(): ShardKeeper | null {
+    return this.#keeper;
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw new Error(`node ${this.config.nodeId} is ${this.#state}; start it once`);
+    this.#state = 'starting';
+    try {
+      await this.#startRoles();
+      this.#state = 'started';
+    } catch (error) {
+      await this.close().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #startRoles(): Promise<void> {
+    const { config, log } = this;
+    const roles = new Set(config.roles);
+    // Load handlers first: a bad module should stop the node before it connects anywhere.
+    const handlers = roles.has('runner') ? await loadHandlers(config.modules, this.#extras.handlers) : null;
+
+    const coordinator = createCoordinator({ redis: config.redis, onError: (err: Error) => log.warn({ err }, 'coordination error') });
+    this.#coordinator = coordinator;
+    await coordinator.start();
+    const rawStore = createTaskStore({
+      ...(config.mongo ? { mongo: { shards: config.mongo.shards, buckets: config.mongo.buckets } } : {}),
+      defaults: config.runDefaults,
+    });
+    this.#rawStore = rawStore;
+    await rawStore.start();
+    const store = Object.assign(withRunEvents(rawStore, coordinator), { router: rawStore.router });
+    this.#store = store;
+    const catalog = createCatalog({ mongo: config.mongo ? { shards: config.mongo.shards } : null });
+    this.#catalog = catalog;
+    await catalog.start();
+    log.info(
+      { roles: config.roles, storage: rawStore.engine, shards: rawStore.shards.length, coordination: coordinator.kind },
+      config.mongo ? 'node starting' : 'node starting (embedded: in-process storage and coordination, single node)',
+    );
+
+    if (roles.has('scheduler')) await this.applyDefinitions(config.tasks);
+    if (roles.has('storage')) {
+      this.#keeper = new ShardKeeper({ store, coordinator, log, nodeId: config.nodeId, ...config.storage });
+      this.#keeper.start();
+    }
+    if (roles.has('scheduler')) {
+      this.#scheduler = new Scheduler({ store, catalog, coordinator, log, nodeId: config.nodeId, leaseMs: config.scheduler.leaseMs });
+      this.#scheduler.start();
+    }
+    if (handlers) {
+      this.#runner = new Runner({ store, coordinator, log, id: config.nodeId, node: config.nodeId, handlers, ...config.runner });
+      this.#runner.start();
+    }
+    if (roles.has('api')) {
+      const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), node: this.info(), logger: log });
+      this.#api = api;
+      this.#http = await startHttpServer(config.listen.host, config.listen.port, {
+        graphql: api.yoga as never,
+        ready: () => this.ready(),
+      });
+      log.info({ url: `http://${this.#http.address}/graphql` }, 'api listening');
+    }
+    await this.#beat();
+    this.#heartbeat = setInterval(() => void this.#beat(), 2000);
+  }
+
+  /** Replaces the config-sourced task definitions (start and SIGHUP) and tells schedulers. */
+  async applyDefinitions(tasks: readonly DefinitionInput[]): Promise<ApplyResult> {
+    const result = await this.catalog.applyConfigDefinitions(tasks);
+    if (result.added.length + result.updated.length + result.removed.length > 0) {
+      this.log.info(result, 'task definitions applied');
+      await this.coordinator.publish('definitions', { reason: 'config' });
+    }
+    return result;
+  }
+
+  /** Whether every role can work now (`/readyz`). */
+  async ready(): Promise<{ ok: boolean; details: object }> {
+    const [shards, coordination] = await Promise.all([this.store.health(), this.coordinator.health()]);
+    const ok = shards.every((s) => s.ok) && coordination.ok;
+    return { ok, details: { embedded: this.config.mongo === null, roles: this.config.roles, shards, coordination } };
+  }
+
+  info(): NodeInfo {
+    return {
+      id: this.config.nodeId,
+      roles: [...this.config.roles],
+      listen: this.#http?.address ?? (this.config.roles.includes('api') ? `${this.config.listen.host}:${this.config.listen.port}` : null),
+      storage: this.#rawStore?.engine ?? 'unknown',
+      coordination: this.#coordinator?.kind ?? 'unknown',
+      pid: process.pid,
+      version: VERSION,
+      startedAt: this.#startedAt,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'closing') return;
+    this.#state = 'closing';
+    if (this.#heartbeat) clearInterval(this.#heartbeat);
+    const step = async (what: string, fn: () => Promise<void> | undefined) => {
+      try {
+        await fn();
+      } catch (error) {
+        this.log.error({ err: coerceError(error) }, `closing ${what} failed`);
+      }
+    };
+    await step('runner', () => this.#runner?.drain());
+    await step('http', () => this.#http?.close());
+    await step('api', () => this.#api?.close());
+    await step('scheduler', () => this.#scheduler?.close());
+    await step('storage role', () => this.#keeper?.close());
+    await step('registry', () => this.#coordinator?.leave('node', this.config.nodeId));
+    await step('catalog', () => this.#catalog?.close());
+    await step('store', () => this.#rawStore?.close());
+    await step('coordinator', () => this.#coordinator?.close());
+    this.#state = 'closed';
+    this.log.info('node closed');
+  }
+
+  async #beat(): Promise<void> {
+    await this.#coordinator?.heartbeat('node', this.config.nodeId, this.info() as unknown as JsonValue, 6000);
+  }
+
+  #need<T>(value: T | null, what: string): T {
+    if (value === null) throw new Error(`node ${this.config.nodeId} is ${this.#state}: its ${what} is not ready`);
+    return value;
+  }
+}

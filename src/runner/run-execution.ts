@@ -1,0 +1,103 @@
+import type { Logger } from 'pino';
+import type { Handler, HandlerContext } from '../core/handler.js';
+import type { Lease, Run } from '../core/types.js';
+import type { Outcome } from '../storage/contract.js';
+
+/**
+ * One attempt of one run on this runner. The handler races its AbortSignal: when the run is
+ * stopped, its lease is lost or the runner shuts down, the attempt ends at once with the matching
+ * outcome and its slot is free, even if the handler ignores the signal and keeps going (its late
+ * answer is then ignored; a `process` runtime that can kill it is a later step).
+ */
+
+export type AbortCause =
+  /** An operator stopped the run. */
+  | { readonly kind: 'stop'; readonly reason?: string }
+  /** The lease expired or moved: someone else owns the run; write nothing. */
+  | { readonly kind: 'lease-lost' }
+  /** Shutdown grace ran out: hand the run back without spending the attempt. */
+  | { readonly kind: 'shutdown' };
+
+export class RunExecution {
+  readonly run: Run;
+  readonly lease: Lease;
+  /** Lease end as last confirmed by storage. */
+  deadline: Date;
+  readonly #controller = new AbortController();
+  #cause: AbortCause | null = null;
+  #onAbort: ((cause: AbortCause) => void) | null = null;
+
+  constructor(run: Run, lease: Lease) {
+    this.run = run;
+    this.lease = lease;
+    this.deadline = run.deadline ?? new Date(Date.now() + run.timeToResolve * 1000);
+  }
+
+  get aborted(): boolean {
+    return this.#cause !== null;
+  }
+
+  abort(cause: AbortCause): void {
+    if (this.#cause) return;
+    this.#cause = cause;
+    this.#controller.abort(new Error(abortMessage(cause)));
+    this.#onAbort?.(cause);
+  }
+
+  /** Runs the handler; resolves with the outcome to record, or null when nothing may be written. */
+  async execute(handler: Handler, log: Logger): Promise<Outcome | null> {
+    const { run } = this;
+    const ctx: HandlerContext = {
+      signal: this.#controller.signal,
+      runId: run.id,
+      attempt: run.attempt,
+      name: run.name,
+      jobId: run.jobId,
+      log: {
+        info: (msg, data) => log.info({ runId: run.id, ...data }, msg),
+        warn: (msg, data) => log.warn({ runId: run.id, ...data }, msg),
+        error: (msg, data) => log.error({ runId: run.id, ...data }, msg),
+      },
+    };
+    const aborted = new Promise<AbortCause>((resolve) => {
+      if (this.#cause) resolve(this.#cause);
+      else this.#onAbort = resolve;
+    });
+    const finished = (async (): Promise<Outcome> => {
+      try {
+        const result = await handler(run.args, ctx);
+        return { status: 'completed', result: (result === undefined ? null : result) as never };
+      } catch (error) {
+        return { status: 'failed', error };
+      }
+    })();
+    const first = await Promise.race([finished, aborted.then((cause) => ({ aborted: cause }))]);
+    if (!('aborted' in first)) {
+      // The handler answered first: its outcome stands, unless the run is no longer ours.
+      return this.#cause?.kind === 'lease-lost' ? null : first;
+    }
+    return outcomeOfAbort(first.aborted);
+  }
+}
+
+function outcomeOfAbort(cause: AbortCause): Outcome | null {
+  switch (cause.kind) {
+    case 'stop':
+      return { status: 'stopped', ...(cause.reason ? { reason: cause.reason } : {}) };
+    case 'shutdown':
+      return { status: 'released' };
+    case 'lease-lost':
+      return null;
+  }
+}
+
+function abortMessage(cause: AbortCause): string {
+  switch (cause.kind) {
+    case 'stop':
+      return 'run stopped by operator';
+    case 'lease-lost':
+      return 'lease lost: the run was not renewed in time';
+    case 'shutdown':
+      return 'runner shutting down';
+  }
+}

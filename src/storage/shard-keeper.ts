@@ -1,0 +1,113 @@
+import type { Logger } from 'pino';
+import type { Coordinator } from '../coordination/contract.js';
+import { Leadership } from '../coordination/leadership.js';
+import { coerceError } from '../core/errors.js';
+import type { TaskStore } from './contract.js';
+
+/**
+ * The storage role: keeps shards healthy. For each shard it competes for the lease
+ * `storage:<shard>`; while it holds one it sweeps that shard (expired leases → retry or `lost`,
+ * pending runs past their expiry → `did not start`) every `sweepEveryMs` and trims each task
+ * name's finished history to `taskLogMaxSize` every `trimEveryMs`. Several storage nodes split
+ * the shards between them and take over the shards of one that dies once its leases lapse.
+ *
+ * Index creation (the Tarantool `set_ddl` step) happens in `store.start()` on every node, since it
+ * is idempotent and each node needs the indexes before its first query.
+ */
+export interface ShardKeeperOptions {
+  readonly store: TaskStore;
+  readonly coordinator: Coordinator;
+  readonly log: Logger;
+  readonly nodeId: string;
+  readonly leaseMs: number;
+  readonly sweepEveryMs: number;
+  readonly trimEveryMs: number;
+  readonly taskLogMaxSize: number;
+}
+
+export class ShardKeeper {
+  readonly #options: ShardKeeperOptions;
+  readonly #log: Logger;
+  readonly #shards: Map<string, { leadership: Leadership; timers: NodeJS.Timeout[] }>;
+  /** Work done, for tests and metrics. */
+  readonly counts = { retried: 0, lost: 0, didNotStart: 0, trimmed: 0, errors: 0 };
+
+  constructor(options: ShardKeeperOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ role: 'storage' });
+    this.#shards = new Map(
+      options.store.shards.map((shard) => {
+        const entry = { leadership: null as unknown as Leadership, timers: [] as NodeJS.Timeout[] };
+        entry.leadership = new Leadership({
+          coordinator: options.coordinator,
+          name: `storage:${shard}`,
+          holder: options.nodeId,
+          ttlMs: options.leaseMs,
+          log: this.#log,
+          onAcquire: () => this.#keep(shard, entry.timers),
+          onLose: () => {
+            for (const timer of entry.timers.splice(0)) clearInterval(timer);
+          },
+        });
+        return [shard, entry];
+      }),
+    );
+  }
+
+  /** Shards this node maintains now. */
+  get held(): string[] {
+    return [...this.#shards].filter(([, entry]) => entry.leadership.leading).map(([shard]) => shard);
+  }
+
+  start(): void {
+    for (const { leadership } of this.#shards.values()) leadership.start();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#shards.values()].map(({ leadership }) => leadership.close()));
+  }
+
+  #keep(shard: string, timers: NodeJS.Timeout[]): void {
+    const { sweepEveryMs, trimEveryMs } = this.#options;
+    timers.push(this.#every(sweepEveryMs, () => this.#sweep(shard)));
+    timers.push(this.#every(trimEveryMs, () => this.#trim(shard)));
+    void this.#sweep(shard);
+  }
+
+  /** An interval whose runs never overlap: a slow shard skips ticks instead of piling them up. */
+  #every(ms: number, work: () => Promise<void>): NodeJS.Timeout {
+    let busy = false;
+    return setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void work().finally(() => {
+        busy = false;
+      });
+    }, ms);
+  }
+
+  async #sweep(shard: string): Promise<void> {
+    try {
+      const result = await this.#options.store.sweep([shard]);
+      this.counts.retried += result.retried;
+      this.counts.lost += result.lost;
+      this.counts.didNotStart += result.didNotStart;
+      if (result.retried + result.lost + result.didNotStart > 0) this.#log.info({ shard, ...result }, 'swept expired runs');
+      if (result.unavailable.length > 0) this.#log.warn({ shard }, 'shard unavailable during sweep');
+    } catch (error) {
+      this.counts.errors++;
+      this.#log.error({ shard, err: coerceError(error) }, 'sweep failed');
+    }
+  }
+
+  async #trim(shard: string): Promise<void> {
+    try {
+      const result = await this.#options.store.trim(this.#options.taskLogMaxSize, [shard]);
+      this.counts.trimmed += result.deleted;
+      if (result.deleted > 0) this.#log.debug({ shard, deleted: result.deleted }, 'trimmed finished runs');
+    } catch (error) {
+      this.counts.errors++;
+      this.#log.error({ shard, err: coerceError(error) }, 'trim failed');
+    }
+  }
+}
