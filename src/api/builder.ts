@@ -1,6 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import DataloaderPlugin from '@pothos/plugin-dataloader';
-import { GraphQLError, Kind, type ValueNode } from 'graphql';
+import { Kind, type ValueNode } from 'graphql';
+import { createGraphQLError } from 'graphql-yoga';
 import type { JsonValue } from '../core/types.js';
 import type { ApiContext } from './context.js';
 
@@ -10,6 +11,7 @@ import type { ApiContext } from './context.js';
  */
 export const builder = new SchemaBuilder<{
   Context: ApiContext;
+  // Fields are non-null unless they say `nullable: true`: a null then always means something.
   DefaultFieldNullability: false;
   Scalars: {
     JSON: { Input: JsonValue; Output: JsonValue };
@@ -17,10 +19,11 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   plugins: [DataloaderPlugin],
+  defaultFieldNullability: false,
 });
 
-function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+function badInput(message: string) {
+  return createGraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
 }
 
 /** A literal written in the query text, turned into the JSON value it spells. */
@@ -57,7 +60,7 @@ builder.scalarType('DateTime', {
   description: 'An instant, as an ISO 8601 string in UTC (`2024-05-01T12:00:00.000Z`).',
   serialize: (value) => {
     const date = value instanceof Date ? value : new Date(value as string);
-    if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime cannot represent an invalid date');
+    if (Number.isNaN(date.getTime())) throw createGraphQLError('DateTime cannot represent an invalid date');
     return date.toISOString();
   },
   parseValue: (value) => parseDateTime(value),

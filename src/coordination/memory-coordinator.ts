@@ -36,7 +36,8 @@ type Listener = (message: JsonValue) => void;
  * It mirrors what the Redis coordinator does closely enough that code tested against one behaves
  * the same on the other:
  * - Expiry is checked lazily against `Date.now()` on every read, so no timers are left behind.
- * - Fencing tokens count per lease name and survive expiry and release, like Redis' `INCR`.
+ * - Fencing tokens count per lease name, with the clock (ms) as their floor, and survive expiry
+ *   and release, as in Redis.
  * - Messages are serialized to JSON when published (a later change to the publisher's object is
  *   not seen, and values JSON cannot carry are dropped exactly as over Redis) and parsed once per
  *   listener, so no listener can change what another one sees. Delivery happens in a later
@@ -83,7 +84,8 @@ export class MemoryCoordinator implements Coordinator {
       current.expiresAt = now + ttl;
       return { token: current.token, expiresAt: new Date(current.expiresAt) };
     }
-    const token = (this.#tokens.get(name) ?? 0) + 1;
+    // The same tokens as Redis gives: a counter with the clock as its floor.
+    const token = Math.max((this.#tokens.get(name) ?? 0) + 1, now);
     this.#tokens.set(name, token);
     this.#leases.set(name, { holder, token, expiresAt: now + ttl });
     return { token, expiresAt: new Date(now + ttl) };

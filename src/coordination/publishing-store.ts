@@ -42,7 +42,8 @@ const REMEMBERED_RUNS = 10_000;
  * store. A settled or stopped run not remembered here is read with one `getMany` per call, in the
  * background, and its events are published when that read returns (so they may arrive after
  * events of later calls; `at` says when the change happened). A forgotten run is gone, so its
- * event has empty strings when it was not remembered. `sweep` returns counts, not runs, so what it
+ * event has empty `name`, `jobId` and `cluster` when it was not remembered (reading it first
+ * would slow `forget`), and `attempt` 0. `sweep` returns counts, not runs, so what it
  * changes is not announced; subscribers that care also poll.
  *
  * `complete` and `fail` go through the wrapped store's `settle` (the contract defines them as a
@@ -226,22 +227,22 @@ class RunEventStore implements TaskStore {
       });
     const finish = (fetched: ReadonlyMap<string, Run>): void => {
       this.#publish(build(fetched));
-      for (const change of changes) {
-        const run = fetched.get(change.id);
-        if (change.status === 'pending' && run) this.#remember(run.id, run);
-        // A finished run is only ever settled again after a retry, which returns it whole.
-        if (change.status !== 'pending' && change.status !== 'running') this.#facts.delete(change.id);
-      }
+      // Kept after a final status too: a `forget` may come next.
+      for (const run of fetched.values()) this.#remember(run.id, run);
     };
     if (!read || unknown.length === 0) {
       finish(new Map());
       return;
     }
-    this.#store.getMany(unknown).then(
-      (runs) => finish(new Map(runs.flatMap((run) => (run ? [[run.id, run] as const] : [])))),
-      // The store may be closed or a shard down: announce what is known.
-      () => finish(new Map()),
-    );
+    this.#store
+      .getMany(unknown)
+      .then(
+        (runs) => finish(new Map(runs.flatMap((run) => (run ? [[run.id, run] as const] : [])))),
+        // The store may be closed or a shard down: announce what is known.
+        () => finish(new Map()),
+      )
+      // Nothing here may surface as an unhandled rejection: that would end the process.
+      .catch(() => {});
   }
 
   /** One `runs` message for the call, and one wake-up per cluster whose runs became pending. */

@@ -35,8 +35,10 @@ const LEASE_LIST_LIMIT = 1000;
 /*
  * Keys (all under the prefix):
  *   lease:<name>          hash {holder, token}, PX = the lease TTL
- *   lease-token:<name>    counter; INCR gives each new holder a larger fencing token, and it
- *                         outlives the lease, so tokens never go back
+ *   lease-token:<name>    counter; each new holder gets max(counter + 1, Redis time in ms) as
+ *                         its fencing token. The counter outlives the lease, and the clock floor
+ *                         keeps tokens growing even when Redis lost its data (a restart without
+ *                         persistence), so a stale leader's token is always the smaller one
  *   leases                sorted set (score 0) of lease names, so `listLeases` reads a lex range
  *                         instead of SCANning a shared keyspace; stale names are dropped as read
  *   members:<kind>        sorted set: member id → expiry (ms, Redis server time)
@@ -56,6 +58,12 @@ const SCRIPTS = {
       end
       if holder then return false end
       local token = redis.call('INCR', KEYS[2])
+      local time = redis.call('TIME')
+      local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+      if token < now then
+        token = now
+        redis.call('SET', KEYS[2], string.format('%d', now))
+      end
       redis.call('HSET', KEYS[1], 'holder', ARGV[1], 'token', token)
       redis.call('PEXPIRE', KEYS[1], ARGV[2])
       redis.call('ZADD', KEYS[3], 0, ARGV[3])
@@ -166,6 +174,9 @@ export class RedisCoordinator implements Coordinator {
   readonly #commands: Redis & ScriptCommands;
   readonly #subscriber: Redis;
   readonly #listeners = new Map<Channel, Set<Listener>>();
+  /** SUBSCRIBEs sent and not yet confirmed; `publish` waits for them (see there). */
+  readonly #subscribing = new Set<Promise<unknown>>();
+  readonly #commandTimeoutMs: number;
   #state: 'created' | 'started' | 'closed' = 'created';
   #lastError: Error | null = null;
   #failing = false;
@@ -175,6 +186,7 @@ export class RedisCoordinator implements Coordinator {
     this.#where = describeUrl(options.url);
     this.#onError = options.onError;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+    this.#commandTimeoutMs = options.commandTimeoutMs ?? 1000;
     const common: RedisOptions = {
       lazyConnect: true,
       connectTimeout: Math.min(this.#connectTimeoutMs, 10_000),
@@ -186,7 +198,7 @@ export class RedisCoordinator implements Coordinator {
       connectionName: 'taskplane-commands',
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs ?? 1000,
+      commandTimeout: this.#commandTimeoutMs,
       // A command that timed out was already reported as failed; sending it again later is noise.
       autoResendUnfulfilledCommands: false,
       scripts: SCRIPTS,
@@ -323,6 +335,13 @@ export class RedisCoordinator implements Coordinator {
       this.#report(coerceError(error));
       return;
     }
+    if (this.#subscribing.size > 0 && this.#subscriber.status === 'ready') {
+      // The SUBSCRIBE and this PUBLISH travel on different connections, so Redis could see the
+      // PUBLISH first and a listener subscribed on this node just before would miss it. Waiting
+      // for pending SUBSCRIBEs (only while there are any) gives the in-process guarantee: what
+      // this node publishes after subscribe() returned reaches that listener.
+      await withTimeout(Promise.allSettled([...this.#subscribing]), this.#commandTimeoutMs, 'SUBSCRIBE unconfirmed').catch(() => {});
+    }
     try {
       await this.#commands.publish(this.#key(channel), encoded);
       this.#answered();
@@ -337,7 +356,9 @@ export class RedisCoordinator implements Coordinator {
     if (!listeners) {
       this.#listeners.set(channel, (listeners = new Set()));
       // Commands on one connection run in order, so a quick unsubscribe/subscribe ends subscribed.
-      this.#subscriber.subscribe(this.#key(channel)).catch((error: unknown) => this.#failed(error));
+      const subscribing = this.#subscriber.subscribe(this.#key(channel)).catch((error: unknown) => this.#failed(error));
+      this.#subscribing.add(subscribing);
+      void subscribing.finally(() => this.#subscribing.delete(subscribing));
     }
     const entry: Listener = (message) => listener(message);
     listeners.add(entry);

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { createApi } from '../api/yoga.js';
 import type { Catalog } from '../catalog/contract.js';
 import { createCatalog } from '../catalog/create-catalog.js';
 import { Launcher } from '../catalog/launcher.js';
@@ -140,6 +139,8 @@ export class TaskplaneNode {
       this.#runner.start();
     }
     if (roles.has('api')) {
+      // Loaded only here: runner-only nodes never pay for GraphQL in startup time or memory.
+      const { createApi } = await import('../api/yoga.js');
       const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), node: this.info(), logger: log });
       this.#api = api;
       this.#http = await startHttpServer(config.listen.host, config.listen.port, {

@@ -63,18 +63,21 @@ export class RunExecution {
       if (this.#cause) resolve(this.#cause);
       else this.#onAbort = resolve;
     });
-    const finished = (async (): Promise<Outcome> => {
+    // The handler's answer, and whether the attempt had been aborted before it came: a handler
+    // that throws because its signal fired ended by the abort, not by its own failure.
+    const finished = (async (): Promise<{ outcome: Outcome; abortedBefore: AbortCause | null }> => {
+      let outcome: Outcome;
       try {
         const result = await handler(run.args, ctx);
-        return { status: 'completed', result: (result === undefined ? null : result) as never };
+        outcome = { status: 'completed', result: (result === undefined ? null : result) as never };
       } catch (error) {
-        return { status: 'failed', error };
+        outcome = { status: 'failed', error };
       }
+      return { outcome, abortedBefore: this.#cause };
     })();
     const first = await Promise.race([finished, aborted.then((cause) => ({ aborted: cause }))]);
-    if (!('aborted' in first)) {
-      // The handler answered first: its outcome stands, unless the run is no longer ours.
-      return this.#cause?.kind === 'lease-lost' ? null : first;
+    if ('outcome' in first) {
+      return first.abortedBefore ? outcomeOfAbort(first.abortedBefore) : first.outcome;
     }
     return outcomeOfAbort(first.aborted);
   }

@@ -94,6 +94,17 @@ describe('RedisCoordinator', () => {
     expect(errors.map((error) => error.message)).toEqual(['listener bug']);
   });
 
+  it('delivers what this node publishes right after subscribing, although SUBSCRIBE and PUBLISH use two connections', async () => {
+    const coordinator = await open(testKeyPrefix('order'));
+    const inboxes = Array.from({ length: 50 }, (_, i) => {
+      const inbox = collect(coordinator, `config:c${i}`);
+      void coordinator.publish(`config:c${i}`, i);
+      return inbox;
+    });
+    await Promise.all(inboxes.map((inbox) => inbox.count(1)));
+    expect(inboxes.map((inbox) => inbox.messages)).toEqual(Array.from({ length: 50 }, (_, i) => [i]));
+  });
+
   it('accepts subscriptions made before start', async () => {
     const coordinator = new RedisCoordinator({ url: testRedisUrl(), prefix: testKeyPrefix('early') });
     opened.push(coordinator);

@@ -20,7 +20,7 @@ const runnerD = { roles: ['runner'], runner: { capacity: 50 } };
 
 beforeAll(async () => {
   await fixture.start();
-  await fixture.startNode('node-a', { roles: ['api', 'scheduler'], listen: '127.0.0.1:0' });
+  await fixture.startNode('node-a', { roles: ['scheduler'] });
   await Promise.all([
     fixture.startNode('node-e', { roles: ['scheduler'] }),
     fixture.startNode('node-b', { roles: ['storage'] }),

@@ -28,8 +28,13 @@ export interface TaskUpdateFilter {
   readonly status?: readonly RunStatus[];
 }
 
+/**
+ * Whether `event` goes to a subscriber with `filter`. Events that name no run status (a
+ * forgotten run is announced as `forgotten`) are not run updates and go to nobody.
+ */
 export function matchesFilter(event: RunEvent, filter: TaskUpdateFilter): boolean {
   return (
+    (RUN_STATUSES as readonly string[]).includes(event.status) &&
     (filter.id === undefined || event.id === filter.id) &&
     (filter.name === undefined || event.name === filter.name) &&
     (filter.jobId === undefined || event.jobId === filter.jobId) &&
@@ -38,14 +43,24 @@ export function matchesFilter(event: RunEvent, filter: TaskUpdateFilter): boolea
 }
 
 /**
+ * The run as loaded after `event`, with the status and attempt that change wrote. The read may
+ * come after later changes (a run claimed and completed within a millisecond is read completed
+ * three times); keeping the event's status gives every subscriber the sequence of changes, and a
+ * payload that agrees with the status filter it asked for. The other fields are the latest.
+ */
+function asOfEvent(run: Run, event: RunEvent): Run {
+  return run.status === event.status && run.attempt === event.attempt ? run : { ...run, status: event.status as RunStatus, attempt: event.attempt };
+}
+
+/**
  * A run that is gone by the time its event arrives (forgotten right after): what the event says,
  * with neutral values for what it does not.
  */
 export function runFromEvent(event: RunEvent): Run {
   const at = new Date(event.at);
-  const status = ((RUN_STATUSES as readonly string[]).includes(event.status) ? event.status : 'unknown task') as RunStatus;
   return {
-    id: event.id, jobId: event.jobId, parentId: null, name: event.name, funcName: event.name, kind: 'anonymous', status,
+    id: event.id, jobId: event.jobId, parentId: null, name: event.name, funcName: event.name, kind: 'anonymous',
+    status: event.status as RunStatus,
     attempt: event.attempt, maxAttempts: Math.max(1, event.attempt), delay: 0, delayFactor: 1, timeToResolve: 0, timeout: 0,
     priority: 0, cluster: event.cluster, tag: 'default', args: null, result: null, error: null, createdAt: at, runAfter: at,
     expiresAt: at, startedAt: null, finishedAt: null, deadline: null, runner: null, stopRequested: false,
@@ -63,10 +78,12 @@ export interface LiveStreams {
 
 export function createLiveStreams(hub: RunEventHub, store: TaskStore, logger?: ApiLogger): LiveStreams {
   const open = new Set<() => void>();
+  let closed = false;
 
-  /** Runs `body` as a Repeater that `close()` can end too. */
+  /** Runs `body` as a Repeater that `close()` can end too; after `close()`, streams end at once. */
   function stream<T>(body: (push: (value: T | Promise<T>) => void, stopped: Promise<unknown>) => Promise<void>, size: number) {
     return new Repeater<T>(async (push, stop) => {
+      if (closed) return stop();
       const end = () => stop();
       open.add(end);
       try {
@@ -82,7 +99,7 @@ export function createLiveStreams(hub: RunEventHub, store: TaskStore, logger?: A
       stream<Run>(async (push, stopped) => {
         const detach = hub.listen((events, load) => {
           for (const event of events) {
-            if (matchesFilter(event, filter)) push(load(event.id).then((run) => run ?? runFromEvent(event)));
+            if (matchesFilter(event, filter)) push(load(event.id).then((run) => (run ? asOfEvent(run, event) : runFromEvent(event))));
           }
         });
         await stopped;
@@ -127,6 +144,7 @@ export function createLiveStreams(hub: RunEventHub, store: TaskStore, logger?: A
       }, 1),
 
     close() {
+      closed = true;
       for (const end of [...open]) end();
     },
   };

@@ -29,7 +29,7 @@ TaskDefinitionRef.implement({
     name: t.exposeString('name'),
     kind: t.field({ type: DefinitionKindEnum, resolve: (def) => def.kind }),
     funcName: t.exposeString('funcName'),
-    args: t.expose('args', { type: 'JSON' }),
+    args: t.expose('args', { type: 'JSON', nullable: true }),
     schedule: t.exposeString('schedule', { nullable: true, description: 'Cron with seconds (PERIODICAL only).' }),
     pauseSec: t.exposeFloat('pauseSec', { description: 'CONTINUOUS only: seconds between the end of one run and the next.' }),
     timeToResolve: t.exposeFloat('timeToResolve', { nullable: true, description: 'Null: the storage default (task_ttr).' }),
@@ -168,6 +168,11 @@ builder.objectFields(TaskMutationsRef, (t) => ({
       const merged = inputOf(existing);
       const patch = args.patch as Record<string, unknown>;
       for (const key of PATCHABLE) if (patch[key] !== undefined) merged[key] = patch[key];
+      // A change of kind drops what only the old kind has, unless the patch sets it.
+      if (patch['kind'] != null && patch['kind'] !== existing.kind) {
+        if (patch['kind'] !== 'periodical' && patch['schedule'] === undefined) delete merged['schedule'];
+        if (patch['kind'] !== 'continuous' && patch['pauseSec'] === undefined) delete merged['pauseSec'];
+      }
       const input = withoutNulls(merged);
       if (patch['cluster'] != null) await checkCluster(catalog, input.cluster);
       return catalog.putDefinition(input, 'api');

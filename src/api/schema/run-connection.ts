@@ -95,7 +95,7 @@ export function toRunFilter(input: FilterArgs | null | undefined): RunFilter {
   if (input.name != null) filter.name = input.name;
   if (input.funcName != null) filter.funcName = input.funcName;
   if (input.status != null) filter.status = [...input.status];
-  if (input.cluster != null) filter.cluster = input.cluster;
+  if (input.cluster != null) filter.cluster = input.cluster.toLowerCase();
   if (input.tag != null) filter.tag = input.tag;
   if (input.jobId != null) filter.jobId = parseRunId(String(input.jobId), 'filter.jobId');
   if (input.parentId != null) filter.parentId = parseRunId(String(input.parentId), 'filter.parentId');

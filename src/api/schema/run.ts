@@ -34,7 +34,7 @@ TaskRef.implement({
     status: t.field({ type: TaskStatusEnum, resolve: (run) => run.status }),
     attempt: t.exposeInt('attempt', { description: 'Attempts spent so far (0 while never claimed).' }),
     maxAttempts: t.exposeInt('maxAttempts'),
-    args: t.expose('args', { type: 'JSON' }),
+    args: t.expose('args', { type: 'JSON', nullable: true }),
     result: t.expose('result', { type: 'JSON', nullable: true, description: "The handler's return value once COMPLETED." }),
     error: t.string({
       nullable: true,
@@ -116,7 +116,7 @@ builder.subscriptionFields((t) => ({
   taskUpdated: t.field({
     type: TaskRef,
     description:
-      'Runs as they change (created, claimed, finished …), from any node. All filters are optional and combine with AND.',
+      'Runs as they change (created, claimed, finished …), from any node: one update per change. `status` and `attempt` are what the change wrote; other fields are read after it. All filters are optional and combine with AND.',
     args: {
       id: t.arg.id(),
       name: t.arg.string(),

@@ -41,9 +41,14 @@ async function launchOptions(options: OptionsArg | null | undefined, context: Ap
   for (const [key, value] of Object.entries(options)) if (value !== null && value !== undefined) result[key] = value;
   if (options.jobId != null) result['jobId'] = parseRunId(String(options.jobId), 'options.jobId');
   if (options.parentId != null) result['parentId'] = parseRunId(String(options.parentId), 'options.parentId');
-  if (options.cluster != null && !(await context.deps.catalog.getCluster(options.cluster))) {
-    const known = (await context.deps.catalog.listClusters()).map((c) => c.slug).join(', ');
-    throw new ValidationError('options.cluster', `no cluster has slug '${options.cluster}' (clusters: ${known})`);
+  if (options.cluster != null) {
+    // Slugs are generated lowercase; a slug typed with capitals still names its cluster.
+    const slug = options.cluster.toLowerCase();
+    if (!(await context.deps.catalog.getCluster(slug))) {
+      const known = (await context.deps.catalog.listClusters()).map((c) => c.slug).join(', ');
+      throw new ValidationError('options.cluster', `no cluster has slug '${options.cluster}' (clusters: ${known})`);
+    }
+    result['cluster'] = slug;
   }
   return result as LaunchOptions;
 }

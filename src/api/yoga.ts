@@ -1,0 +1,61 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createContext, loadRunsPerShard, type ApiContext, type ApiDeps } from './context.js';
+import { DEFAULT_API_LIMITS, armorConfig, type ApiLimits } from './limits.js';
+import { RunEventHub } from './live/run-event-hub.js';
+import { createLiveStreams } from './live/streams.js';
+import { createMaskError } from './mask-error.js';
+import { usePageSizeLimit } from './page-size-plugin.js';
+import { schema } from './schema/index.js';
+
+export type { ApiDeps, ApiLogger } from './context.js';
+export type { ApiLimits } from './limits.js';
+
+export interface ApiOptions {
+  /** @defaultValue `/graphql` */
+  readonly endpoint?: string;
+  /** @defaultValue `DEFAULT_API_LIMITS` */
+  readonly limits?: Partial<ApiLimits>;
+  /** Serve GraphiQL on GET with `Accept: text/html`. @defaultValue true */
+  readonly graphiql?: boolean;
+}
+
+export interface Api {
+  /** A fetch handler and Node request listener: mount it at the endpoint (`/graphql`). */
+  readonly yoga: YogaServerInstance<Record<string, unknown>, ApiContext>;
+  /** Ends open subscriptions (their SSE streams close) and drops the coordinator subscription. */
+  close(): Promise<void>;
+}
+
+/**
+ * The GraphQL api: graphql-yoga over the Pothos schema, with per-request contexts, masked errors,
+ * request limits and live subscriptions. The node owns the HTTP server and the dependencies;
+ * `createApi` only wires them, so tests call `api.yoga.fetch(...)` in-process.
+ */
+export function createApi(deps: ApiDeps, options: ApiOptions = {}): Api {
+  const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
+  const hub = new RunEventHub(deps.coordinator, (ids) => loadRunsPerShard(deps.store, ids), deps.logger);
+  const live = createLiveStreams(hub, deps.store, deps.logger);
+
+  const yoga = createYoga<Record<string, unknown>, ApiContext>({
+    schema,
+    graphqlEndpoint: options.endpoint ?? '/graphql',
+    context: () => createContext(deps, live),
+    maskedErrors: { maskError: createMaskError(deps.logger) },
+    maxRequestBodySize: limits.maxBodyBytes,
+    // The page-size check comes first: it answers what the cost rule would refuse less clearly.
+    plugins: [usePageSizeLimit(), EnvelopArmorPlugin(armorConfig(limits))],
+    graphiql: options.graphiql ?? true,
+    landingPage: false,
+    // Errors are logged by the mask (with the node's logger), once.
+    logging: false,
+  });
+
+  return {
+    yoga,
+    async close() {
+      live.close();
+      hub.close();
+    },
+  };
+}
