@@ -20,7 +20,7 @@ const runnerD = { roles: ['runner'], runner: { capacity: 50 } };
 
 beforeAll(async () => {
   await fixture.start();
-  await fixture.startNode('node-a', { roles: ['scheduler'] });
+  await fixture.startNode('node-a', { roles: ['api', 'scheduler'], listen: '127.0.0.1:0' });
   await Promise.all([
     fixture.startNode('node-e', { roles: ['scheduler'] }),
     fixture.startNode('node-b', { roles: ['storage'] }),
@@ -44,6 +44,20 @@ async function runsNamed(name: string): Promise<Run[]> {
   }
 }
 
+/**
+ * Every run of the periodical belongs to one tick (its id derives from a whole second at or just
+ * before its creation), and no tick has two runs: two schedulers never both fired it.
+ */
+function expectOneRunPerTick(runs: readonly Run[]): void {
+  const ticks = runs.map((run) => {
+    const created = wholeSecond(run.createdAt.getTime()).getTime();
+    const tick = [0, 1, 2, 3].map((back) => new Date(created - back * 1000)).find((at) => scheduledRunId('every_second', at) === run.id);
+    expect(tick, `run ${run.id} created ${run.createdAt.toISOString()} matches no tick`).toBeDefined();
+    return tick!.getTime();
+  });
+  expect(new Set(ticks).size).toBe(ticks.length);
+}
+
 function wholeSecond(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
 }
@@ -62,9 +76,7 @@ describe('a cluster of node processes', () => {
     const inWindow = runs.filter((r) => r.createdAt >= from && r.createdAt < new Date(from.getTime() + 5000));
     expect(inWindow.length).toBeGreaterThanOrEqual(4);
     expect(inWindow.length).toBeLessThanOrEqual(6);
-    // Every tick ran once: no run id twice in the handler's record.
-    const recorded = fixture.records('ticks.log').map((r) => r.runId);
-    expect(new Set(recorded).size).toBe(recorded.length);
+    expectOneRunPerTick(runs);
   });
 
   it('restarts a continuous task pause_sec after each run', async () => {
@@ -80,6 +92,48 @@ describe('a cluster of node processes', () => {
       expect(previous.finishedAt, `run ${i - 1} finished before its successor was created`).not.toBeNull();
       expect(next.runAfter.getTime() - previous.finishedAt!.getTime()).toBeGreaterThanOrEqual(1000);
       if (next.startedAt) expect(next.startedAt.getTime() - previous.finishedAt!.getTime()).toBeGreaterThanOrEqual(990);
+    }
+  });
+
+  it('streams taskUpdated over SSE from api node A for a run completed by a runner process', async () => {
+    const controller = new AbortController();
+    const response = await fetch(fixture.node('node-a').graphqlUrl(), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { taskUpdated(name: "sse_probe", status: COMPLETED) { id status result runnerId } }' }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const reader = response.body!.getReader();
+    const events: Array<{ id: string; status: string; result: unknown; runnerId: string | null }> = [];
+    const reading = (async () => {
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += Buffer.from(value).toString('utf8');
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = frame.split('\n').find((line) => line.startsWith('data:'));
+          if (data) events.push((JSON.parse(data.slice(5)) as { data: { taskUpdated: (typeof events)[number] } }).data.taskUpdated);
+        }
+      }
+    })().catch(() => {});
+    try {
+      // The api node subscribes to Redis asynchronously: create probes until one is seen.
+      const first = await eventually(async () => {
+        const run = await fixture.store.create({ funcName: 'handlers.touch', name: 'sse_probe', args: { file: fixture.file('sse.log') } });
+        await fixture.store.wait(run.id, 10_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return events.find((e) => e.id === run.id);
+      }, 30_000, 'a taskUpdated event over SSE');
+      expect(first.status).toBe('COMPLETED');
+      expect(first.result).toEqual({ pid: expect.any(Number) });
+      expect(["runner-c", "runner-d"]).toContain(first.runnerId);
+    } finally {
+      controller.abort();
+      await reading;
     }
   });
 
@@ -110,10 +164,13 @@ describe('a cluster of node processes', () => {
   it('stops a running handler: the run ends stopped within 1 s', async () => {
     const run = await fixture.store.create({ funcName: 'handlers.work', args: { file: fixture.file('stop.log'), ms: 60_000 } });
     await eventually(async () => ((await fixture.store.get(run.id))?.status === 'running' ? true : undefined), 20_000, 'the run to start');
-    const stoppedAt = Date.now();
     expect((await fixture.store.stop(run.id)).state).toBe('stopping');
+    // Measured from the moment the stop request is recorded.
+    const stoppedAt = Date.now();
     const final = await fixture.store.wait(run.id, 10_000);
-    expect(final.status).toBe('stopped');
+    const diagnosis = () =>
+      `${JSON.stringify(final)}\n${[...fixture.nodes.values()].map((n) => n.logs().split('\n').filter((l) => l.includes(run.id) || !l.includes('"level":30')).join('\n')).join('\n')}`;
+    expect(final.status, diagnosis()).toBe('stopped');
     expect(final.finishedAt!.getTime() - stoppedAt).toBeLessThan(1000);
   });
 
@@ -124,10 +181,10 @@ describe('a cluster of node processes', () => {
     let frozen = true;
     try {
       const retried = await fixture.store.createMany(
-        Array.from({ length: 3 }, () => ({ funcName: 'handlers.work', args: { file, ms: 3000 }, timeToResolve: 2, maxAttempts: 2, delay: 0 })),
+        Array.from({ length: 3 }, () => ({ funcName: 'handlers.work', args: { file, ms: 4000 }, timeToResolve: 5, maxAttempts: 2, delay: 0 })),
       );
       const single = await fixture.store.createMany(
-        Array.from({ length: 2 }, () => ({ funcName: 'handlers.work', args: { file, ms: 3000 }, timeToResolve: 2, maxAttempts: 1 })),
+        Array.from({ length: 2 }, () => ({ funcName: 'handlers.work', args: { file, ms: 4000 }, timeToResolve: 5, maxAttempts: 1 })),
       );
       const ids = [...retried, ...single].map((c) => c.id);
       await eventually(async () => {
@@ -206,7 +263,10 @@ describe('a cluster of node processes', () => {
     for (let s = 0; s < 3; s++) {
       expect(runs.map((r) => r.id)).toContain(scheduledRunId('every_second', new Date(resumedFrom.getTime() + s * 1000)));
     }
-    const recorded = fixture.records('ticks.log').map((r) => r.runId);
-    expect(new Set(recorded).size).toBe(recorded.length);
+    expectOneRunPerTick(runs);
+    // Each completed tick ran its handler once per attempt it spent or handed back.
+    const calls = new Map<string, number>();
+    for (const record of fixture.records('ticks.log')) calls.set(record.runId, (calls.get(record.runId) ?? 0) + 1);
+    for (const run of runs.filter((r) => r.status === 'completed')) expect(calls.get(run.id), run.id).toBe(run.history.length);
   }, 60_000);
 });

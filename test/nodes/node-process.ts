@@ -20,6 +20,8 @@ export interface NodeProcess {
   /** Sends a signal (default SIGTERM) and waits for the exit. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   logs(): string;
+  /** The GraphQL URL the node logged (`api listening`), for nodes with the api role. */
+  graphqlUrl(): string;
 }
 
 export async function startNodeProcess(options: {
@@ -76,6 +78,11 @@ export async function startNodeProcess(options: {
     logFile,
     exited,
     logs: () => readFileSync(logFile, 'utf8'),
+    graphqlUrl() {
+      const match = /"url":"(http:[^"]+\/graphql)"/.exec(readFileSync(logFile, 'utf8'));
+      if (!match) throw new Error(`node ${options.name} logged no GraphQL URL (does it have the api role?)`);
+      return match[1]!;
+    },
     async stop(signal = 'SIGTERM', stopTimeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       const timeout = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);

@@ -1,0 +1,153 @@
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { projectRoot } from '../../test/services/project-root.js';
+import type { CommandCounts } from './command-counter.js';
+import type { Environment } from './environment.js';
+import type { LatencySummary } from './percentiles.js';
+import type { RunnerTimings } from './runner-stand.js';
+
+export interface DrainCommands {
+  readonly total: number;
+  readonly perCompletedRun: number;
+  readonly byName: Record<string, number>;
+  readonly byShard: CommandCounts;
+}
+
+/** A throughput scenario: `runs` runs completed by the one runner. */
+export interface ThroughputResult {
+  readonly runs: number;
+  readonly databases: string[];
+  /** Creating all runs (client store, `createMany` in batches). */
+  readonly createMs: number;
+  /** From the clock start (runner start, or first create) to statistics showing all completed. */
+  readonly ms: number;
+  readonly runsPerSecond: number;
+  /** Every command the runner's store sent in that window. */
+  readonly commands: DrainCommands;
+  readonly rssPeakMiB: number;
+}
+
+export interface LatencyResult {
+  readonly databases: string[];
+  readonly planned: number;
+  readonly created: number;
+  /** Runs per second actually issued (first to last create call). */
+  readonly issuedPerSecond: number;
+  /** Round trip of the client's `create` call. */
+  readonly createCallMs: LatencySummary | null;
+  /** `Date.now() - args.t` at handler start; `t` set just before `create` was called. */
+  readonly createToStartMs: LatencySummary | null;
+  /** `finishedAt - createdAt` as stored. */
+  readonly createToFinishMs: LatencySummary | null;
+  readonly commands: DrainCommands;
+  readonly rssPeakMiB: number;
+}
+
+export interface RunnerBenchReport {
+  readonly benchmark: 'runner';
+  readonly environment: Environment & { readonly redis: string };
+  readonly parameters: {
+    readonly runs: number;
+    readonly createBatch: number;
+    readonly capacity: number;
+    readonly shards: number;
+    readonly rate: number;
+    readonly seconds: number;
+    readonly statisticsPollMs: number;
+    readonly runner: RunnerTimings;
+  };
+  readonly services: { readonly mongo: string; readonly servers: number; readonly redis: string };
+  /** Runs created first, then the runner started. */
+  readonly backlog: ThroughputResult;
+  /** Runner started first, then runs created as fast as the client can. */
+  readonly live: ThroughputResult;
+  readonly latency: LatencyResult;
+  readonly rssPeakMiB: number;
+  readonly wallTimeMs: number;
+}
+
+const resultsDir = join(projectRoot, 'bench', 'results');
+const README = join(projectRoot, 'README.md');
+export const README_START = '<!-- bench:runner:start -->';
+export const README_END = '<!-- bench:runner:end -->';
+
+const int = (value: number) => Math.round(value).toLocaleString('en-US');
+const rate = (value: number) => (!Number.isFinite(value) ? 'n/a' : value >= 100 ? int(value) : value.toFixed(1));
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const mix = (byName: Record<string, number>) => Object.entries(byName).map(([name, count]) => `${name} ${count}`).join(', ');
+
+function latencyRow(label: string, summary: LatencySummary | null): string {
+  if (!summary) return `| ${label} | — | — | — | — |`;
+  return `| ${label} | ${int(summary.p50)} | ${int(summary.p95)} | ${int(summary.p99)} | ${int(summary.max)} |`;
+}
+
+export function renderRunnerMarkdown(report: RunnerBenchReport): string {
+  const { environment: env, parameters: p, backlog, live, latency } = report;
+  const runs = p.runs.toLocaleString('en-US');
+  const throughputRow = (label: string, result: ThroughputResult) =>
+    `| ${label} | ${rate(result.runsPerSecond)} | ${seconds(result.ms)} | ${result.commands.perCompletedRun.toFixed(2)} | ${int(result.rssPeakMiB)} |`;
+  const mongo =
+    env.ferretdb === 'external'
+      ? `${report.services.servers} external MongoDB server(s) from TASKPLANE_TEST_MONGO_URLS`
+      : `FerretDB ${env.ferretdb}, one local server per shard`;
+  return [
+    `| ${runs} no-op runs, one runner (capacity ${p.capacity}), ${p.shards} shards | runs/s | seconds | MongoDB commands per completed run (runner) | peak RSS MiB |`,
+    '|---|---:|---:|---:|---:|',
+    throughputRow(`backlog: created first (\`createMany\` of ${p.createBatch}), then the runner started`, backlog),
+    throughputRow(`create→complete: runner started first, then runs created (\`createMany\` of ${p.createBatch})`, live),
+    '',
+    `| ${p.rate} runs/s for ${p.seconds} s (${int(latency.created)} runs), ms | p50 | p95 | p99 | max |`,
+    '|---|---:|---:|---:|---:|',
+    latencyRow('create → handler start (`Date.now() - args.t`)', latency.createToStartMs),
+    latencyRow('create → finished (stored `finishedAt - createdAt`)', latency.createToFinishMs),
+    latencyRow('client `create` call', latency.createCallMs),
+    '',
+    `Throughput: time from \`runner.start()\` (backlog) or from the first \`createMany\` (create→complete; creating took ${seconds(live.createMs)} s) ` +
+      `until \`statistics()\`, polled every ${p.statisticsPollMs} ms by the client, counts all runs completed. ` +
+      `The runner is built as a node builds it (\`withRunEvents(store, RedisCoordinator)\` + \`Runner\`, poll ${p.runner.pollMs} ms, ` +
+      `heartbeat ${p.runner.heartbeatMs} ms, lease check ${p.runner.renewEveryMs} ms) and runs in the benchmark process; ` +
+      `runs are created by a separate client store and coordinator, whose commands are not counted. ` +
+      `Runner commands — backlog: ${mix(backlog.commands.byName)}; create→complete: ${mix(live.commands.byName)}; ` +
+      `latency phase: ${mix(latency.commands.byName)} (${latency.commands.perCompletedRun.toFixed(2)} per run). ` +
+      `Latency: one \`create\` every ${Math.round(1000 / p.rate)} ms (issued at ${rate(latency.issuedPerSecond)} runs/s), ` +
+      `the runner woken by the \`work:default\` message. Peak RSS is the whole benchmark process (runner, client, both coordinators), ` +
+      `sampled every 100 ms; latency phase ${int(latency.rssPeakMiB)} MiB. Each scenario runs on fresh databases.`,
+    '',
+    `Command: \`${env.command}\` · ${env.date.slice(0, 10)} · ${env.machine.cpu}, ${env.machine.cores} cores, ${env.machine.memoryGiB} GiB, ${env.machine.os} · ` +
+      `Node ${env.node} · mongodb driver ${env.mongodbDriver} · ${mongo} · Redis ${env.redis} · whole run ${Math.round(report.wallTimeMs / 1000)} s`,
+  ].join('\n');
+}
+
+async function writeAtomically(path: string, content: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, content);
+  await rename(temporary, path);
+}
+
+/** Writes runner-<timestamp>.json, runner-latest.json and runner-latest.md; returns the paths. */
+export async function writeRunnerResults(report: RunnerBenchReport, markdown: string): Promise<string[]> {
+  const stamp = report.environment.date.replace(/\.\d+Z$/, 'Z').replace(/:/g, '');
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  const paths = [join(resultsDir, `runner-${stamp}.json`), join(resultsDir, 'runner-latest.json'), join(resultsDir, 'runner-latest.md')];
+  await writeAtomically(paths[0]!, json);
+  await writeAtomically(paths[1]!, json);
+  await writeAtomically(paths[2]!, `${markdown}\n`);
+  return paths;
+}
+
+/** Replaces what is between the bench:runner markers; leaves the README alone without both. */
+export async function updateRunnerReadme(markdown: string): Promise<'updated' | 'unchanged' | 'no markers' | 'no README'> {
+  let content: string;
+  try {
+    content = await readFile(README, 'utf8');
+  } catch {
+    return 'no README';
+  }
+  const start = content.indexOf(README_START);
+  const end = content.indexOf(README_END, start + README_START.length);
+  if (start < 0 || end < 0) return 'no markers';
+  const next = `${content.slice(0, start + README_START.length)}\n${markdown}\n${content.slice(end)}`;
+  if (next === content) return 'unchanged';
+  await writeFile(README, next);
+  return 'updated';
+}
