@@ -19,7 +19,7 @@ export interface ThroughputResult {
   readonly databases: string[];
   /** Creating all runs (client store, `createMany` in batches). */
   readonly createMs: number;
-  /** From the clock start (runner start, or first create) to statistics showing all completed. */
+  /** From the clock start (runner start, or first create) to the last completion announced. */
   readonly ms: number;
   readonly runsPerSecond: number;
   /** Every command the runner's store sent in that window. */
@@ -45,7 +45,11 @@ export interface LatencyResult {
 
 export interface RunnerBenchReport {
   readonly benchmark: 'runner';
-  readonly environment: Environment & { readonly redis: string };
+  readonly environment: Environment & {
+    readonly redis: string;
+    /** `os.loadavg()[0]` when the benchmark started and ended: other work on the machine shows here. */
+    readonly loadAverage: { readonly start: number; readonly end: number };
+  };
   readonly parameters: {
     readonly runs: number;
     readonly createBatch: number;
@@ -53,7 +57,6 @@ export interface RunnerBenchReport {
     readonly shards: number;
     readonly rate: number;
     readonly seconds: number;
-    readonly statisticsPollMs: number;
     readonly runner: RunnerTimings;
   };
   readonly services: { readonly mongo: string; readonly servers: number; readonly redis: string };
@@ -103,7 +106,8 @@ export function renderRunnerMarkdown(report: RunnerBenchReport): string {
     latencyRow('client `create` call', latency.createCallMs),
     '',
     `Throughput: time from \`runner.start()\` (backlog) or from the first \`createMany\` (create→complete; creating took ${seconds(live.createMs)} s) ` +
-      `until \`statistics()\`, polled every ${p.statisticsPollMs} ms by the client, counts all runs completed. ` +
+      `until the last completion is announced (the runner store's \`runs\` messages, counted by the client; one \`statistics()\` then confirms them — ` +
+      `polling \`statistics()\` instead would scan every shard's runs each time on FerretDB). ` +
       `The runner is built as a node builds it (\`withRunEvents(store, RedisCoordinator)\` + \`Runner\`, poll ${p.runner.pollMs} ms, ` +
       `heartbeat ${p.runner.heartbeatMs} ms, lease check ${p.runner.renewEveryMs} ms) and runs in the benchmark process; ` +
       `runs are created by a separate client store and coordinator, whose commands are not counted. ` +
@@ -114,7 +118,8 @@ export function renderRunnerMarkdown(report: RunnerBenchReport): string {
       `sampled every 100 ms; latency phase ${int(latency.rssPeakMiB)} MiB. Each scenario runs on fresh databases.`,
     '',
     `Command: \`${env.command}\` · ${env.date.slice(0, 10)} · ${env.machine.cpu}, ${env.machine.cores} cores, ${env.machine.memoryGiB} GiB, ${env.machine.os} · ` +
-      `Node ${env.node} · mongodb driver ${env.mongodbDriver} · ${mongo} · Redis ${env.redis} · whole run ${Math.round(report.wallTimeMs / 1000)} s`,
+      `Node ${env.node} · mongodb driver ${env.mongodbDriver} · ${mongo} · Redis ${env.redis} · ` +
+      `load average (1 min) ${env.loadAverage.start.toFixed(1)} at start, ${env.loadAverage.end.toFixed(1)} at end · whole run ${Math.round(report.wallTimeMs / 1000)} s`,
   ].join('\n');
 }
 

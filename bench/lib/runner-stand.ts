@@ -8,6 +8,7 @@ import type { TaskStore } from '../../src/storage/contract.js';
 import { createTaskStore } from '../../src/storage/create-store.js';
 import { deferCleanup, interruptedBy } from './cleanup.js';
 import { CommandCounter } from './command-counter.js';
+import { CompletionWatch } from './completion-watch.js';
 import { databaseName, dropDatabases, freshDatabaseUrls, type MongoServers } from './mongo-servers.js';
 
 /** The runner's timing options as a node gets them by default (`src/config/load-config.ts`). */
@@ -33,8 +34,9 @@ export interface RunnerStandOptions {
 /**
  * One runner as a node builds it — a MongoDB store wrapped by `withRunEvents` over a Redis
  * coordinator, and `Runner` — on fresh databases, next to a client (its own store and
- * coordinator, same databases and prefix) that creates runs and reads statistics. Only the
- * runner's store feeds `counter`, so the client's commands are never counted.
+ * coordinator, same databases and prefix) that creates runs and reads statistics, and a
+ * `watch` on the client's coordinator that counts completions. Only the runner's store feeds
+ * `counter`, so the client's commands are never counted.
  *
  * State: `create()` → stand ready, runner idle → `runner.start()` → `close()` (runner closed,
  * coordinators and stores closed, databases dropped). `close()` is also registered as a cleanup,
@@ -44,13 +46,15 @@ export class RunnerStand {
   readonly client: TaskStore;
   readonly runner: Runner;
   readonly counter: CommandCounter;
+  readonly watch: CompletionWatch;
   readonly databases: string[];
   readonly #close: () => Promise<void>;
 
-  private constructor(client: TaskStore, runner: Runner, counter: CommandCounter, databases: string[], close: () => Promise<void>) {
+  private constructor(client: TaskStore, runner: Runner, counter: CommandCounter, watch: CompletionWatch, databases: string[], close: () => Promise<void>) {
     this.client = client;
     this.runner = runner;
     this.counter = counter;
+    this.watch = watch;
     this.databases = databases;
     this.#close = close;
   }
@@ -78,8 +82,10 @@ export class RunnerStand {
       capacity: options.capacity,
       ...options.timings,
     });
+    let watch: CompletionWatch | null = null;
     const closeAll = async () => {
       await runner.close();
+      watch?.close();
       await Promise.allSettled([runnerCoordinator.close(), clientCoordinator.close()]);
       await Promise.allSettled([runnerRaw.close(), clientRaw.close()]);
       // On a signal, local servers are killed and their data removed anyway: only external ones need the drop.
@@ -88,11 +94,12 @@ export class RunnerStand {
     const close = deferCleanup(`close ${key}`, closeAll);
     try {
       await Promise.all([runnerCoordinator.start(), clientCoordinator.start(), runnerRaw.start(), clientRaw.start()]);
+      watch = new CompletionWatch(clientCoordinator);
     } catch (error) {
       await close();
       throw error;
     }
-    return new RunnerStand(withRunEvents(clientRaw, clientCoordinator), runner, counter, urls.map(databaseName), close);
+    return new RunnerStand(withRunEvents(clientRaw, clientCoordinator), runner, counter, watch, urls.map(databaseName), close);
   }
 
   close(): Promise<void> {

@@ -107,13 +107,14 @@ export class Runner {
       await this.#whenIdle(graceMs);
       for (const execution of this.#active.values()) execution.abort({ kind: 'shutdown' });
       await this.#whenIdle(1000);
-      await this.#settlements.drain(5000);
+      // Outcomes must reach storage before the process exits; a shard down this long is left to lease expiry.
+      await this.#settlements.drain(15_000);
       this.#state = 'closed';
       for (const unsubscribe of this.#unsubscribe) unsubscribe();
       for (const timer of this.#timers) clearInterval(timer);
       this.#settlements.close();
       await this.#options.coordinator.leave('runner', this.#options.id);
-      this.#log.info({ handedBack: this.#active.size }, 'runner closed');
+      this.#log.info('runner closed');
     }
   }
 

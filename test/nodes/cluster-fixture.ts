@@ -62,10 +62,11 @@ export class ClusterFixture {
         mongo: { shards: this.mongoUrls },
         redis: this.redis,
         scheduler: { lease_ms: 3000 },
-        storage: { lease_ms: 3000, sweep_every_ms: 500, trim_every_ms: 5000 },
+        // FerretDB decodes a whole collection for every filtered query: keep background queries sparse.
+        storage: { lease_ms: 3000, sweep_every_ms: 2000, trim_every_ms: 10000 },
         log_level: 'info',
         ...node,
-        runner: { poll_ms: 500, heartbeat_ms: 1000, drain_grace_ms: 3000, ...(node.runner as object | undefined) },
+        runner: { poll_ms: 1000, heartbeat_ms: 1000, drain_grace_ms: 3000, ...(node.runner as object | undefined) },
       },
       tasks: this.tasks,
       task_storage: { task_ttr: 60, task_log_max_size: 100_000 },
@@ -94,7 +95,12 @@ export class ClusterFixture {
 }
 
 /** Polls `check` until it returns a value (not undefined) or `timeoutMs` passes. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 200,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -105,6 +111,6 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
       last = error;
     }
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -83,7 +83,7 @@ describe('a cluster of node processes', () => {
     const runs = await eventually(async () => {
       const found = await runsNamed('keep_going');
       return found.filter((r) => r.status === 'completed').length >= 3 ? found : undefined;
-    }, 30_000, 'three completed continuous runs');
+    }, 30_000, 'three completed continuous runs', 1000);
     const ordered = [...runs].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
     expect(ordered.filter((r) => r.status === 'pending' || r.status === 'running').length).toBeLessThanOrEqual(1);
     for (let i = 1; i < ordered.length; i++) {
@@ -151,7 +151,7 @@ describe('a cluster of node processes', () => {
     const stats = await eventually(async () => {
       const s = await fixture.store.statistics({ name: 'handlers.touch' });
       return s.total.completed + s.total.failed + s.total.lost >= 2000 ? s : undefined;
-    }, 240_000, '2,000 finished runs');
+    }, 280_000, '2,000 finished runs', 3000);
     expect(stats.total.completed).toBe(2000);
     expect(stats.total.failed + stats.total.lost + stats.total.pending + stats.total.running).toBe(0);
     const records = fixture.records('anonymous.log');
@@ -159,7 +159,7 @@ describe('a cluster of node processes', () => {
     expect(new Set(records.map((r) => r.runId))).toEqual(new Set(created.map((c) => c.id)));
     // Both runners took part.
     expect(new Set(records.map((r) => r.pid)).size).toBe(2);
-  }, 300_000);
+  }, 320_000);
 
   it('stops a running handler: the run ends stopped within 1 s', async () => {
     const run = await fixture.store.create({ funcName: 'handlers.work', args: { file: fixture.file('stop.log'), ms: 60_000 } });
@@ -190,7 +190,7 @@ describe('a cluster of node processes', () => {
       await eventually(async () => {
         const runs = await fixture.store.getMany(ids);
         return runs.every((r) => r?.status === 'running' && r.runner === 'runner-c') ? true : undefined;
-      }, 20_000, 'runner C to claim the runs');
+      }, 20_000, 'runner C to claim the runs', 500);
       await fixture.node('runner-c').stop('SIGKILL');
       fixture.node('runner-d').child.kill('SIGCONT');
       frozen = false;
@@ -223,7 +223,7 @@ describe('a cluster of node processes', () => {
     await eventually(async () => {
       const runs = await fixture.store.getMany(ids);
       return runs.every((r) => r?.status === 'running') ? true : undefined;
-    }, 20_000, 'runner D to claim the runs');
+    }, 20_000, 'runner D to claim the runs', 500);
     const exit = await fixture.node('runner-d').stop('SIGTERM');
     expect(exit.code).toBe(0);
     for (const { id } of short) expect((await fixture.store.get(id))?.status).toBe('completed');
