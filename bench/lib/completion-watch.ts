@@ -3,10 +3,10 @@ import type { Coordinator, RunEvent } from '../../src/coordination/contract.js';
 
 /**
  * Counts runs completed, from the `runs` messages a runner's store publishes once a settle was
- * acknowledged (`withRunEvents`). Why not poll `statistics()`: on FerretDB each call is a full
- * scan of every shard's runs, and polled often enough to time a drain it competed with the runner
- * it was timing; these messages cost MongoDB nothing. The caller confirms the end with one
- * `statistics()`.
+ * acknowledged (`withRunEvents`). Why not poll `statistics()`: on FerretDB each call scans every
+ * shard's runs, so polling it often enough to time a drain would load the very servers being
+ * measured; these messages cost MongoDB nothing, and time the end to the millisecond. The caller
+ * confirms the end with one `statistics()`.
  *
  * State: constructed (subscribed) → `close()` (unsubscribed).
  */

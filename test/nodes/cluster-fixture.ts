@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { withRunEvents } from '../../src/coordination/publishing-store.js';
 import { RedisCoordinator } from '../../src/coordination/redis-coordinator.js';
 import type { TaskStore } from '../../src/storage/contract.js';
@@ -74,10 +75,18 @@ export class ClusterFixture {
     };
   }
 
+  readonly #nodeSettings = new Map<string, Record<string, unknown>>();
+
   async startNode(name: string, node: Record<string, unknown>): Promise<NodeProcess> {
+    this.#nodeSettings.set(name, node);
     const started = await startNodeProcess({ name, config: this.config({ id: name, ...node }) });
     this.nodes.set(name, started);
     return started;
+  }
+
+  /** Rewrites a running node's config file with the current `tasks` (then send it SIGHUP). */
+  rewriteConfig(name: string): void {
+    writeFileSync(this.node(name).configFile, stringify(this.config({ id: name, ...this.#nodeSettings.get(name) })));
   }
 
   node(name: string): NodeProcess {

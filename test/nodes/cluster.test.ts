@@ -243,6 +243,17 @@ describe('a cluster of node processes', () => {
     }
   }, 90_000);
 
+  it('applies a definition added to the config file on SIGHUP, without a restart', async () => {
+    fixture.tasks = {
+      ...fixture.tasks,
+      late_tick: { kind: 'periodical', func_name: 'handlers.tick', schedule: '* * * * * *', args: { file: fixture.file('late.log') } },
+    };
+    fixture.rewriteConfig('node-a');
+    fixture.node('node-a').child.kill('SIGHUP');
+    await eventually(async () => ((await runsNamed('late_tick')).length >= 2 ? true : undefined), 20_000, 'the new periodical to fire', 1000);
+    expect(fixture.node('node-a').child.exitCode).toBeNull();
+  });
+
   it('hands the schedule to the standby when scheduler A is killed; no tick runs twice', async () => {
     const leader = (await fixture.coordinator.listLeases('scheduler')).find((lease) => lease.name === 'scheduler');
     expect(leader).toBeDefined();

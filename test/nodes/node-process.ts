@@ -16,6 +16,7 @@ export interface NodeProcess {
   readonly pid: number;
   readonly child: ChildProcess;
   readonly logFile: string;
+  readonly configFile: string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Sends a signal (default SIGTERM) and waits for the exit. */
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -76,6 +77,7 @@ export async function startNodeProcess(options: {
     pid: child.pid!,
     child,
     logFile,
+    configFile,
     exited,
     logs: () => readFileSync(logFile, 'utf8'),
     graphqlUrl() {
