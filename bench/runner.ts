@@ -26,7 +26,8 @@ import { describeEnvironment } from './lib/environment.js';
 import { acquireMongoServers, MONGO_ENV, type MongoServers } from './lib/mongo-servers.js';
 import { summarize } from './lib/percentiles.js';
 import { acquireRedis, REDIS_ENV, redisVersion, type RedisServer } from './lib/redis-server.js';
-import { renderRunnerMarkdown, updateRunnerReadme, writeRunnerResults, type DrainCommands, type LatencyResult, type RunnerBenchReport, type ThroughputResult } from './lib/runner-report.js';
+import { renderRunnerMarkdown, type DrainCommands, type LatencyResult, type RunnerBenchReport, type ThroughputResult } from './lib/runner-report.js';
+import { readmeOutcome, updateBenchReadme, writeBenchResults } from './lib/results-files.js';
 import { RssSampler } from './lib/rss-sampler.js';
 import { RunnerStand, type RunnerTimings } from './lib/runner-stand.js';
 
@@ -229,6 +230,9 @@ async function latency(context: Context, rate: number, seconds: number): Promise
 async function main(): Promise<void> {
   installSignalHandlers();
   const loadAtStart = os.loadavg()[0] ?? 0;
+  let loadPeak = loadAtStart;
+  const loadTimer = setInterval(() => (loadPeak = Math.max(loadPeak, os.loadavg()[0] ?? 0)), 1000);
+  loadTimer.unref();
   const flags = parseFlags();
   const rss = new RssSampler(100);
   log(`runner benchmark: ${flags.runs} runs per throughput scenario; latency at ${flags.rate} runs/s for ${flags.seconds} s`);
@@ -250,7 +254,7 @@ async function main(): Promise<void> {
 
     const report: RunnerBenchReport = {
       benchmark: 'runner',
-      environment: { ...environment, loadAverage: { start: round(loadAtStart, 2), end: round(os.loadavg()[0] ?? 0, 2) } },
+      environment: { ...environment, loadAverage: { start: round(loadAtStart, 2), peak: round(Math.max(loadPeak, os.loadavg()[0] ?? 0), 2) } },
       parameters: { runs: flags.runs, createBatch: CREATE_BATCH, capacity: CAPACITY, shards: SHARDS, rate: flags.rate, seconds: flags.seconds, runner: TIMINGS },
       services: {
         mongo: context.servers.external ? 'external' : 'local FerretDB',
@@ -265,12 +269,12 @@ async function main(): Promise<void> {
     };
     const markdown = renderRunnerMarkdown(report);
     process.stdout.write(`${markdown}\n`);
-    const paths = await writeRunnerResults(report, markdown);
+    const paths = await writeBenchResults('runner', report, markdown);
     log(`wrote ${paths.map((path) => path.slice(path.indexOf('bench/'))).join(', ')}`);
-    const readme = await updateRunnerReadme(markdown);
-    log(`README: ${readme === 'updated' ? 'section between the bench:runner markers replaced' : readme === 'unchanged' ? 'already up to date' : `left alone (${readme})`}`);
+    log(readmeOutcome('runner', await updateBenchReadme('runner', markdown)));
   } finally {
     rss.stop();
+    clearInterval(loadTimer);
     await stopRedis();
     await stopMongo();
   }

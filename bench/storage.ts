@@ -19,7 +19,8 @@ import { deferCleanup, installSignalHandlers, interruptedBy, runAllCleanups } fr
 import { byCommandName, CommandCounter, perShard, totalCommands, type CommandCounts } from './lib/command-counter.js';
 import { describeEnvironment } from './lib/environment.js';
 import { acquireMongoServers, databaseName, dropDatabases, freshDatabaseUrls, type MongoServers } from './lib/mongo-servers.js';
-import { renderMarkdown, updateReadme, writeResults, type BenchReport, type ConfigResult, type TakeMeasurement } from './lib/report.js';
+import { renderMarkdown, type BenchReport, type ConfigResult, type TakeMeasurement } from './lib/report.js';
+import { readmeOutcome, updateBenchReadme, writeBenchResults } from './lib/results-files.js';
 
 const CREATE_BATCH = 1000;
 /**
@@ -252,10 +253,9 @@ async function main(): Promise<void> {
     };
     const markdown = renderMarkdown(report);
     process.stdout.write(`${markdown}\n`);
-    const paths = await writeResults(report, markdown);
+    const paths = await writeBenchResults('storage', report, markdown);
     log(`wrote ${paths.map((path) => path.slice(path.indexOf('bench/'))).join(', ')}`);
-    const readme = await updateReadme(markdown);
-    log(`README: ${readme === 'updated' ? 'section between the bench:storage markers replaced' : readme === 'unchanged' ? 'already up to date' : `left alone (${readme})`}`);
+    log(readmeOutcome('storage', await updateBenchReadme('storage', markdown)));
   } finally {
     await stopServers();
   }

@@ -1,6 +1,3 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { projectRoot } from '../../test/services/project-root.js';
 import type { CommandCounts } from './command-counter.js';
 import type { Environment } from './environment.js';
 
@@ -59,10 +56,6 @@ export interface BenchReport {
   readonly wallTimeMs: number;
 }
 
-const resultsDir = join(projectRoot, 'bench', 'results');
-const README = join(projectRoot, 'README.md');
-export const README_START = '<!-- bench:storage:start -->';
-export const README_END = '<!-- bench:storage:end -->';
 
 function rate(value: number): string {
   if (!Number.isFinite(value)) return 'n/a';
@@ -117,36 +110,4 @@ export function renderMarkdown(report: BenchReport): string {
   return lines.join('\n');
 }
 
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, content);
-  await rename(temporary, path);
-}
 
-/** Writes the JSON (dated and latest) and the Markdown; returns the paths written. */
-export async function writeResults(report: BenchReport, markdown: string): Promise<string[]> {
-  const stamp = report.environment.date.replace(/\.\d+Z$/, 'Z').replace(/:/g, '');
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const paths = [join(resultsDir, `storage-${stamp}.json`), join(resultsDir, 'storage-latest.json'), join(resultsDir, 'storage-latest.md')];
-  await writeAtomically(paths[0]!, json);
-  await writeAtomically(paths[1]!, json);
-  await writeAtomically(paths[2]!, `${markdown}\n`);
-  return paths;
-}
-
-/** Replaces what is between the README markers; leaves the README alone without both markers. */
-export async function updateReadme(markdown: string): Promise<'updated' | 'unchanged' | 'no markers' | 'no README'> {
-  let content: string;
-  try {
-    content = await readFile(README, 'utf8');
-  } catch {
-    return 'no README';
-  }
-  const start = content.indexOf(README_START);
-  const end = content.indexOf(README_END, start + README_START.length);
-  if (start < 0 || end < 0) return 'no markers';
-  const next = `${content.slice(0, start + README_START.length)}\n${markdown}\n${content.slice(end)}`;
-  if (next === content) return 'unchanged';
-  await writeFile(README, next);
-  return 'updated';
-}

@@ -1,6 +1,3 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { projectRoot } from '../../test/services/project-root.js';
 import type { CommandCounts } from './command-counter.js';
 import type { Environment } from './environment.js';
 import type { LatencySummary } from './percentiles.js';
@@ -47,8 +44,8 @@ export interface RunnerBenchReport {
   readonly benchmark: 'runner';
   readonly environment: Environment & {
     readonly redis: string;
-    /** `os.loadavg()[0]` when the benchmark started and ended: other work on the machine shows here. */
-    readonly loadAverage: { readonly start: number; readonly end: number };
+    /** `os.loadavg()[0]` when the benchmark started, and its peak (sampled every second): other work on the machine shows here. */
+    readonly loadAverage: { readonly start: number; readonly peak: number };
   };
   readonly parameters: {
     readonly runs: number;
@@ -69,10 +66,6 @@ export interface RunnerBenchReport {
   readonly wallTimeMs: number;
 }
 
-const resultsDir = join(projectRoot, 'bench', 'results');
-const README = join(projectRoot, 'README.md');
-export const README_START = '<!-- bench:runner:start -->';
-export const README_END = '<!-- bench:runner:end -->';
 
 const int = (value: number) => Math.round(value).toLocaleString('en-US');
 const rate = (value: number) => (!Number.isFinite(value) ? 'n/a' : value >= 100 ? int(value) : value.toFixed(1));
@@ -119,40 +112,8 @@ export function renderRunnerMarkdown(report: RunnerBenchReport): string {
     '',
     `Command: \`${env.command}\` · ${env.date.slice(0, 10)} · ${env.machine.cpu}, ${env.machine.cores} cores, ${env.machine.memoryGiB} GiB, ${env.machine.os} · ` +
       `Node ${env.node} · mongodb driver ${env.mongodbDriver} · ${mongo} · Redis ${env.redis} · ` +
-      `load average (1 min) ${env.loadAverage.start.toFixed(1)} at start, ${env.loadAverage.end.toFixed(1)} at end · whole run ${Math.round(report.wallTimeMs / 1000)} s`,
+      `load average (1 min) ${env.loadAverage.start.toFixed(1)} at start, ${env.loadAverage.peak.toFixed(1)} at peak · whole run ${Math.round(report.wallTimeMs / 1000)} s`,
   ].join('\n');
 }
 
-async function writeAtomically(path: string, content: string): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, content);
-  await rename(temporary, path);
-}
 
-/** Writes runner-<timestamp>.json, runner-latest.json and runner-latest.md; returns the paths. */
-export async function writeRunnerResults(report: RunnerBenchReport, markdown: string): Promise<string[]> {
-  const stamp = report.environment.date.replace(/\.\d+Z$/, 'Z').replace(/:/g, '');
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  const paths = [join(resultsDir, `runner-${stamp}.json`), join(resultsDir, 'runner-latest.json'), join(resultsDir, 'runner-latest.md')];
-  await writeAtomically(paths[0]!, json);
-  await writeAtomically(paths[1]!, json);
-  await writeAtomically(paths[2]!, `${markdown}\n`);
-  return paths;
-}
-
-/** Replaces what is between the bench:runner markers; leaves the README alone without both. */
-export async function updateRunnerReadme(markdown: string): Promise<'updated' | 'unchanged' | 'no markers' | 'no README'> {
-  let content: string;
-  try {
-    content = await readFile(README, 'utf8');
-  } catch {
-    return 'no README';
-  }
-  const start = content.indexOf(README_START);
-  const end = content.indexOf(README_END, start + README_START.length);
-  if (start < 0 || end < 0) return 'no markers';
-  const next = `${content.slice(0, start + README_START.length)}\n${markdown}\n${content.slice(end)}`;
-  if (next === content) return 'unchanged';
-  await writeFile(README, next);
-  return 'updated';
-}
