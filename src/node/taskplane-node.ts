@@ -141,7 +141,9 @@ export class TaskplaneNode {
     if (roles.has('api')) {
       // Loaded only here: runner-only nodes never pay for GraphQL in startup time or memory.
       const { createApi } = await import('../api/yoga.js');
-      const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), node: this.info(), logger: log });
+      const node = () => this.info();
+      // `node` is read per request, so it shows the address the server actually bound (port 0 → the real port).
+      const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), get node() { return node(); }, logger: log });
       this.#api = api;
       this.#http = await startHttpServer(config.listen.host, config.listen.port, {
         graphql: api.yoga as never,

@@ -152,7 +152,8 @@ export class Runner {
     if (this.#state !== 'running') execution.abort({ kind: 'shutdown' });
     const finish = (outcome: Awaited<ReturnType<RunExecution['execute']>>) => {
       this.#active.delete(run.id);
-      if (outcome) this.#settlements.add({ lease: execution.lease, outcome });
+      if (outcome?.status === 'stopped') this.#settlements.addUrgent({ lease: execution.lease, outcome });
+      else if (outcome) this.#settlements.add({ lease: execution.lease, outcome });
       this.#wake.wake();
       if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     };

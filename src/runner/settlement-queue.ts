@@ -15,6 +15,7 @@ export class SettlementQueue {
   #retryTimer: NodeJS.Timeout | null = null;
   #retryDelayMs = 100;
   #closed = false;
+  readonly #urgent = new Set<Promise<void>>();
 
   constructor(store: TaskStore, log: Logger) {
     this.#store = store;
@@ -25,6 +26,18 @@ export class SettlementQueue {
     return this.#queue.length;
   }
 
+  /**
+   * Writes an outcome someone is waiting to see (an operator's stop) in its own `settle` call
+   * instead of behind the batch in flight; falls back to the queue if that write fails.
+   */
+  addUrgent(settlement: Settlement): void {
+    const write = this.#flush([settlement]).then((retry) => {
+      for (const again of retry) this.add(again);
+    });
+    this.#urgent.add(write);
+    void write.finally(() => this.#urgent.delete(write));
+  }
+
   add(settlement: Settlement): void {
     this.#queue.push(settlement);
     if (!this.#flushing && !this.#retryTimer) this.#flushing = this.#flushLoop();
@@ -33,6 +46,11 @@ export class SettlementQueue {
   /** Resolves once everything queued so far was written or refused, or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<void> {
     const until = Date.now() + timeoutMs;
+    if (this.#urgent.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.all(this.#urgent), new Promise((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
     while ((this.#queue.length > 0 || this.#flushing) && Date.now() < until) {
       if (this.#retryTimer) {
         clearTimeout(this.#retryTimer);
