@@ -23,6 +23,8 @@ export class RunExecution {
   readonly lease: Lease;
   /** Lease end as last confirmed by storage. */
   deadline: Date;
+  /** When storage last confirmed the lease (claim or renewal), in ms since the epoch. */
+  confirmedAt = Date.now();
   readonly #controller = new AbortController();
   #cause: AbortCause | null = null;
   #onAbort: ((cause: AbortCause) => void) | null = null;

@@ -39,6 +39,8 @@ export interface RunnerOptions {
   readonly pollMs: number;
   readonly drainGraceMs: number;
   readonly heartbeatMs: number;
+  /** A running run's stop request is looked up in storage at least this often (Redis delivers it at once). @defaultValue 2000 */
+  readonly stopCheckMs?: number;
   /** How often leases are checked; a lease is renewed once a third of its time has passed. @defaultValue 250 */
   readonly renewEveryMs?: number;
 }
@@ -167,9 +169,13 @@ export class Runner {
 
   async #renew(): Promise<void> {
     const now = Date.now();
+    // Due: a third of the lease has passed — or `stopCheckMs` since storage last answered, so a
+    // stop request whose Redis message was lost still reaches the handler within that time.
+    const stopCheckMs = this.#options.stopCheckMs ?? 2000;
     const due = [...this.#active.values()].filter(
-      (e) => !e.aborted && e.deadline.getTime() - now < (e.run.timeToResolve * 1000 * 2) / 3,
+      (e) => !e.aborted && (e.deadline.getTime() - now < (e.run.timeToResolve * 1000 * 2) / 3 || now - e.confirmedAt >= stopCheckMs),
     );
+    for (const execution of due) execution.confirmedAt = now;
     for (const execution of this.#active.values()) {
       if (!execution.aborted && execution.deadline.getTime() <= now) execution.abort({ kind: 'lease-lost' });
     }

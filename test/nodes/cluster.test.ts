@@ -162,21 +162,22 @@ describe('a cluster of node processes', () => {
     expect(new Set(records.map((r) => r.pid)).size).toBe(2);
   }, 320_000);
 
-  it('stops a running handler: its signal fires within 1 s and the run ends stopped', async () => {
+  it('stops a running handler: its signal fires at once (within 3 s if the Redis message is lost) and the run ends stopped', async () => {
     const file = fixture.file('stop.log');
     const run = await fixture.store.create({ funcName: 'handlers.work', args: { file, ms: 60_000 } });
     await eventually(async () => ((await fixture.store.get(run.id))?.status === 'running' ? true : undefined), 20_000, 'the run to start');
     expect((await fixture.store.stop(run.id)).state).toBe('stopping');
     // Measured from the moment the stop request is recorded.
     const stoppedAt = Date.now();
-    const final = await fixture.store.wait(run.id, 10_000);
+    const final = await fixture.store.wait(run.id, 15_000);
     const diagnosis = () =>
       `${JSON.stringify(final)}\n${[...fixture.nodes.values()].map((n) => n.logs().split('\n').filter((l) => l.includes(run.id) || !l.includes('"level":30')).join('\n')).join('\n')}`;
     expect(final.status, diagnosis()).toBe('stopped');
     const abortedAt = Number(readFileSync(`${file}.aborted`, 'utf8').split(' ')[1]);
-    expect(abortedAt - stoppedAt).toBeLessThan(1000);
+    // Redis delivers the stop in milliseconds; storage is checked every 2 s in case the message is lost.
+    expect(abortedAt - stoppedAt).toBeLessThan(3000);
     // Recording the status is one settle on a FerretDB shard: usually well under a second.
-    expect(final.finishedAt!.getTime() - stoppedAt).toBeLessThan(3000);
+    expect(final.finishedAt!.getTime() - stoppedAt).toBeLessThan(6000);
   });
 
   it('moves the runs of a SIGKILLed runner to another after time_to_resolve, or ends them lost', async () => {
@@ -186,10 +187,10 @@ describe('a cluster of node processes', () => {
     let frozen = true;
     try {
       const retried = await fixture.store.createMany(
-        Array.from({ length: 3 }, () => ({ funcName: 'handlers.work', args: { file, ms: 4000 }, timeToResolve: 5, maxAttempts: 2, delay: 0 })),
+        Array.from({ length: 3 }, () => ({ funcName: 'handlers.work', args: { file, ms: 8000 }, timeToResolve: 5, maxAttempts: 2, delay: 0 })),
       );
       const single = await fixture.store.createMany(
-        Array.from({ length: 2 }, () => ({ funcName: 'handlers.work', args: { file, ms: 4000 }, timeToResolve: 5, maxAttempts: 1 })),
+        Array.from({ length: 2 }, () => ({ funcName: 'handlers.work', args: { file, ms: 8000 }, timeToResolve: 5, maxAttempts: 1 })),
       );
       const ids = [...retried, ...single].map((c) => c.id);
       await eventually(async () => {
