@@ -20,7 +20,8 @@ import type { Handler } from '../src/core/handler.js';
 import type { NewRun } from '../src/core/run-input.js';
 import type { JsonValue } from '../src/core/types.js';
 import type { TaskStore } from '../src/storage/contract.js';
-import { deferCleanup, installSignalHandlers, interruptedBy, runAllCleanups } from './lib/cleanup.js';
+import { deferCleanup, installSignalHandlers } from './lib/cleanup.js';
+import { runBench } from './lib/run-bench.js';
 import { byCommandName, totalCommands, type CommandCounts } from './lib/command-counter.js';
 import { describeEnvironment } from './lib/environment.js';
 import { acquireMongoServers, MONGO_ENV, type MongoServers } from './lib/mongo-servers.js';
@@ -281,12 +282,4 @@ async function main(): Promise<void> {
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-try {
-  await main();
-} catch (error) {
-  if (!interruptedBy()) {
-    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await runAllCleanups();
-    process.exitCode = 1;
-  }
-}
+await runBench(main);

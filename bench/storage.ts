@@ -15,7 +15,8 @@ import type { NewRun } from '../src/core/run-input.js';
 import { leaseOf, type RunnerIdentity } from '../src/core/types.js';
 import type { TaskStore } from '../src/storage/contract.js';
 import { createTaskStore } from '../src/storage/create-store.js';
-import { deferCleanup, installSignalHandlers, interruptedBy, runAllCleanups } from './lib/cleanup.js';
+import { deferCleanup, installSignalHandlers, interruptedBy } from './lib/cleanup.js';
+import { runBench } from './lib/run-bench.js';
 import { byCommandName, CommandCounter, perShard, totalCommands, type CommandCounts } from './lib/command-counter.js';
 import { describeEnvironment } from './lib/environment.js';
 import { acquireMongoServers, databaseName, dropDatabases, freshDatabaseUrls, type MongoServers } from './lib/mongo-servers.js';
@@ -262,12 +263,4 @@ async function main(): Promise<void> {
   log(`done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 
-try {
-  await main();
-} catch (error) {
-  if (!interruptedBy()) {
-    process.stderr.write(`[bench] failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    await runAllCleanups();
-    process.exitCode = 1;
-  }
-}
+await runBench(main);

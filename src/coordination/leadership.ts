@@ -58,6 +58,7 @@ export class Leadership {
     if (wasLeading) {
       await this.#safely(this.#options.onLose);
       const { coordinator, name, holder } = this.#options;
+      // If Redis does not answer, the lease simply lapses after `ttlMs`.
       await coordinator.releaseLease(name, holder, this.#token).catch(() => {});
     }
   }

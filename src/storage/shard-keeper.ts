@@ -35,23 +35,22 @@ export class ShardKeeper {
   constructor(options: ShardKeeperOptions) {
     this.#options = options;
     this.#log = options.log.child({ role: 'storage' });
-    this.#shards = new Map(
-      options.store.shards.map((shard) => {
-        const entry = { leadership: null as unknown as Leadership, timers: [] as NodeJS.Timeout[] };
-        entry.leadership = new Leadership({
-          coordinator: options.coordinator,
-          name: `storage:${shard}`,
-          holder: options.nodeId,
-          ttlMs: options.leaseMs,
-          log: this.#log,
-          onAcquire: () => this.#keep(shard, entry.timers),
-          onLose: () => {
-            for (const timer of entry.timers.splice(0)) clearInterval(timer);
-          },
-        });
-        return [shard, entry];
-      }),
-    );
+    this.#shards = new Map();
+    for (const shard of options.store.shards) {
+      const timers: NodeJS.Timeout[] = [];
+      const leadership = new Leadership({
+        coordinator: options.coordinator,
+        name: `storage:${shard}`,
+        holder: options.nodeId,
+        ttlMs: options.leaseMs,
+        log: this.#log,
+        onAcquire: () => this.#keep(shard, timers),
+        onLose: () => {
+          for (const timer of timers.splice(0)) clearInterval(timer);
+        },
+      });
+      this.#shards.set(shard, { leadership, timers });
+    }
   }
 
   /** Shards this node maintains now. */
