@@ -148,6 +148,9 @@ export class TaskplaneNode {
       this.#http = await startHttpServer(config.listen.host, config.listen.port, {
         graphql: api.yoga as never,
         ready: () => this.ready(),
+        // Routes beside /graphql, /healthz and /readyz, by path prefix; the first match wins,
+        // so the UI's catch-all `/` stays last.
+        extra: [],
       });
       log.info({ url: `http://${this.#http.address}/graphql` }, 'api listening');
     }
