@@ -1,8 +1,11 @@
 import { ShardUnavailableError } from '../core/errors.js';
+import type { Flow } from '../core/flow.js';
 import type { NewRun, RunFilter } from '../core/run-input.js';
 import type { JsonValue, Lease, Run, RunnerIdentity } from '../core/types.js';
 import type {
   CreateResult,
+  JobChange,
+  JobSummary,
   PageRequest,
   RenewResult,
   RunPage,
@@ -31,7 +34,10 @@ const REMEMBERED_RUNS = 10_000;
  *   forgotten (`forget` → status `forgotten`).
  * - `work:<cluster>`: `{ count }` once per distinct cluster whose runs became pending (created,
  *   retried, released, or failed with attempts left), so that cluster's runners claim at once.
- * - `stop`: `{ id }` when a running run is asked to stop, so its runner aborts the handler.
+ * - `stop`: `{ id }` when a running run is asked to stop (`stop`, `cancelJob`), so its runner aborts the handler.
+ * - Runs that followed from a write (subtasks created, dependents unblocked or stopped, reverts
+ *   queued: `related` in `settle` and `stop` results, `changed` of job operations) are announced
+ *   as whole runs with the call's message.
  *
  * Publishing never fails or slows a store call: messages are sent fire-and-forget after the write
  * returned, and the coordinator's `publish` never throws.
@@ -115,6 +121,12 @@ class RunEventStore implements TaskStore {
     return results;
   }
 
+  async submitFlow(flow: Flow): Promise<Run[]> {
+    const runs = await this.#store.submitFlow(flow);
+    this.#announceRuns(runs);
+    return runs;
+  }
+
   get(id: string): Promise<Run | null> {
     return this.#store.get(id);
   }
@@ -148,6 +160,7 @@ class RunEventStore implements TaskStore {
       changes.push({ id: result.id, status: result.status, attempt: report.lease.attempt - (released ? 1 : 0) });
     });
     this.#announce(changes, true);
+    this.#announceRuns(results.flatMap((result) => result.related ?? []));
     return results;
   }
 
@@ -163,6 +176,26 @@ class RunEventStore implements TaskStore {
     const result = await this.#store.stop(id, reason);
     if (result.state === 'stopping') this.#send('stop', { id: result.id });
     else this.#announce([{ id: result.id, status: 'stopped', attempt: null }], true);
+    if (result.related) this.#announceRuns(result.related);
+    return result;
+  }
+
+  job(jobId: string): Promise<JobSummary | null> {
+    return this.#store.job(jobId);
+  }
+
+  cancelJob(jobId: string): Promise<JobChange> {
+    return this.#announceJobChange(this.#store.cancelJob(jobId));
+  }
+
+  retryJob(jobId: string): Promise<JobChange> {
+    return this.#announceJobChange(this.#store.retryJob(jobId));
+  }
+
+  async #announceJobChange(change: Promise<JobChange>): Promise<JobChange> {
+    const result = await change;
+    this.#announceRuns(result.changed);
+    for (const id of result.stopping) this.#send('stop', { id });
     return result;
   }
 

@@ -29,6 +29,36 @@ export interface HandlerContext {
   /** The root run's id; equal to `runId` for a root run. */
   readonly jobId: string;
   readonly log: HandlerLogger;
+  /**
+   * Results of the runs this one depends on (flow steps, or subtasks spawned with `dependsOn`),
+   * keyed by their step name (or run id when they have none). Empty for a run without dependencies.
+   */
+  readonly inputs: { readonly [key: string]: JsonValue };
+  /**
+   * Queues a subtask of this run. Subtasks are created when this attempt completes (a failed
+   * attempt spawns nothing), join this run's job, go to this run's cluster unless `cluster` says
+   * otherwise, and may wait for each other through `dependsOn` (the refs `spawn` returned).
+   * Throws `ValidationError` at once for bad input.
+   */
+  spawn(funcName: string, args?: JsonValue, options?: SpawnOptions): SpawnRef;
+}
+
+/** Names a subtask queued by `ctx.spawn` until it exists (its run id is drawn when the parent completes). */
+export type SpawnRef = `spawn:${number}`;
+
+export interface SpawnOptions {
+  /** @defaultValue the parent's cluster */
+  readonly cluster?: string;
+  /** @defaultValue `default` */
+  readonly tag?: string;
+  /** Subtasks of the same parent that must complete first. */
+  readonly dependsOn?: readonly SpawnRef[];
+  /** Keys this subtask's result in its dependents' `inputs`. @defaultValue the subtask's run id */
+  readonly step?: string;
+  readonly priority?: number;
+  readonly maxAttempts?: number;
+  readonly timeToResolve?: number;
+  readonly timeout?: number;
 }
 
 export type Handler = (args: JsonValue, ctx: HandlerContext) => unknown;

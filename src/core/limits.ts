@@ -14,6 +14,10 @@ export const LIMITS = {
   errorStackLength: 32 * 1024,
   /** Runs accepted by one `createMany`. */
   createBatch: 10_000,
+  /** Steps of one flow, subtasks spawned by one run, and dependencies of one run. */
+  flowSteps: 1000,
+  /** Runs of one job that job-wide operations (status, cancel, retry) look at. */
+  jobRuns: 10_000,
   /** Runs returned by one `select` page. */
   pageSize: 1000,
   /** Runs claimed by one `take`. */

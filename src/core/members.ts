@@ -11,9 +11,14 @@ export interface RunnerInfo {
   /** The node (process) the runner lives in. */
   readonly node: string;
   readonly cluster: string;
+  /** Worker group (`WORKER_GROUP`). */
   readonly group: string;
+  /** Tags it claims now: its own, or those its worker group's config gives it. */
   readonly tags: readonly string[];
+  /** Handlers it claims now: those it loaded, or only its group's dedicated handler. */
   readonly handlers: readonly string[];
+  /** Its worker group's dedicated handler, when the group names one (absent from older runners). */
+  readonly dedicatedHandler?: string | null;
   readonly capacity: number;
   /** Runs executing now. */
   readonly load: number;

@@ -57,3 +57,17 @@ function nameBasedRunId(seed: string): string {
   const hex = digest.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
+
+/**
+ * A name-based id inside `jobId`'s bucket: the same `seed` always gives the same id, so a write
+ * that is repeated after a crash (a parent's subtasks, a flow's revert runs) inserts nothing
+ * twice. Draws like `newRunIdInJob`, but from a counter appended to the seed.
+ */
+export function derivedRunIdInJob(seed: string, jobId: string, bucketCount: number): string {
+  const target = bucketOf(jobId, bucketCount);
+  for (let draw = 0; draw < MAX_DRAWS; draw++) {
+    const id = nameBasedRunId(`taskplane:derived:${seed}:${draw}`);
+    if (bucketOf(id, bucketCount) === target) return id;
+  }
+  throw new Error(`could not derive a run id in bucket ${target} of ${bucketCount}`);
+}

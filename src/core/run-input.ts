@@ -74,7 +74,35 @@ export const newRunSchema = z.strictObject({
   /** `unknown task` records a start by a name the config does not define. @defaultValue `'pending'` */
   status: z.enum(['pending', 'unknown task']).optional(),
   reason: z.string().max(LIMITS.reasonLength).optional(),
+  /** Its name inside a flow; keys its result in its dependents' `inputs`. */
+  step: nameSchema.optional(),
+  /** Runs of the same job that must complete first (a flow step's dependencies). @defaultValue `[]` */
+  dependsOn: z.array(runIdSchema).max(LIMITS.flowSteps).optional(),
+  /** Handler that undoes this step when its flow fails after it completed. */
+  revert: funcNameSchema.optional(),
+  /** For a revert run: the step run it undoes. */
+  revertOf: runIdSchema.optional(),
+  /** Other runs of the job react to how this one ends (it has dependents, or its flow has reverts). @defaultValue false */
+  linked: z.boolean().optional(),
 });
+
+/**
+ * A subtask queued by a handler through `ctx.spawn`, as stored with its parent until the parent
+ * completes. `dependsOn` holds indexes of earlier subtasks of the same parent.
+ */
+export const spawnRequestSchema = z.strictObject({
+  funcName: funcNameSchema,
+  args: z.unknown(),
+  cluster: slugSchema.optional(),
+  tag: tagSchema.optional(),
+  step: nameSchema.optional(),
+  dependsOn: z.array(z.number().int().min(0)).max(LIMITS.flowSteps),
+  priority: z.number().int().min(-LIMITS.priority).max(LIMITS.priority).optional(),
+  maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional(),
+  timeToResolve: seconds('timeToResolve').positive().optional(),
+  timeout: seconds('timeout').positive().optional(),
+});
+export type SpawnRequest = Omit<z.output<typeof spawnRequestSchema>, 'args'> & { args: JsonValue };
 
 export type NewRun = Omit<z.input<typeof newRunSchema>, 'args'> & { args?: JsonValue };
 export type ParsedNewRun = Omit<z.output<typeof newRunSchema>, 'args'> & { args?: JsonValue };

@@ -129,6 +129,18 @@ export interface Run {
   /** Why the run is in its status, when that is not obvious (`lease expired`, `stopped by operator` …). */
   readonly reason: string | null;
   readonly history: readonly AttemptRecord[];
+  /** Its name inside a flow (or the name its parent gave a subtask); keys its result in dependents' `inputs`. */
+  readonly step: string | null;
+  /** Runs of the same job that must complete before this one is claimed. */
+  readonly dependsOn: readonly string[];
+  /** Pending but not claimable: a run in `dependsOn` has not completed yet. */
+  readonly blocked: boolean;
+  /** Results of `dependsOn`, keyed by their `step` (or id), set when the last one completed. */
+  readonly inputs: { readonly [key: string]: JsonValue } | null;
+  /** Handler that undoes this flow step when the flow fails after the step completed. */
+  readonly revert: string | null;
+  /** For a revert run: the step run it undoes. */
+  readonly revertOf: string | null;
   /** Name of the shard that holds the run. */
   readonly shard: string;
 }

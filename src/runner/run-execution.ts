@@ -1,6 +1,9 @@
 import type { Logger } from 'pino';
-import type { Handler, HandlerContext } from '../core/handler.js';
-import type { Lease, Run } from '../core/types.js';
+import { ValidationError } from '../core/errors.js';
+import type { Handler, HandlerContext, SpawnOptions, SpawnRef } from '../core/handler.js';
+import { LIMITS } from '../core/limits.js';
+import { encodePayload, parseInput, spawnRequestSchema, type SpawnRequest } from '../core/run-input.js';
+import type { JsonValue, Lease, Run } from '../core/types.js';
 import type { Outcome } from '../storage/contract.js';
 
 /**
@@ -49,7 +52,10 @@ export class RunExecution {
   /** Runs the handler; resolves with the outcome to record, or null when nothing may be written. */
   async execute(handler: Handler, log: Logger): Promise<Outcome | null> {
     const { run } = this;
+    const spawned: SpawnRequest[] = [];
     const ctx: HandlerContext = {
+      inputs: run.inputs ?? {},
+      spawn: (funcName, args = [], options = {}) => spawnRequest(spawned, funcName, args, options),
       signal: this.#controller.signal,
       runId: run.id,
       attempt: run.attempt,
@@ -71,7 +77,7 @@ export class RunExecution {
       let outcome: Outcome;
       try {
         const result = await handler(run.args, ctx);
-        outcome = { status: 'completed', result: (result === undefined ? null : result) as never };
+        outcome = { status: 'completed', result: (result === undefined ? null : result) as never, ...(spawned.length > 0 ? { spawn: spawned } : {}) };
       } catch (error) {
         outcome = { status: 'failed', error };
       }
@@ -83,6 +89,22 @@ export class RunExecution {
     }
     return outcomeOfAbort(first.aborted);
   }
+}
+
+/** Validates and queues one `ctx.spawn` call; bad input throws at the call, in the handler. */
+function spawnRequest(spawned: SpawnRequest[], funcName: string, args: JsonValue, options: SpawnOptions): SpawnRef {
+  const index = spawned.length;
+  if (index >= LIMITS.flowSteps) throw new ValidationError('spawn', `at most ${LIMITS.flowSteps} subtasks per run`);
+  const dependsOn = (options.dependsOn ?? []).map((ref, i) => {
+    const dep = typeof ref === 'string' && /^spawn:\d+$/.test(ref) ? Number(ref.slice(6)) : NaN;
+    if (!(dep >= 0 && dep < index)) throw new ValidationError(`spawn.dependsOn[${i}]`, `must be a ref returned by an earlier ctx.spawn of this run, got ${String(ref)}`);
+    return dep;
+  });
+  encodePayload(args, 'spawn.args');
+  const { dependsOn: _refs, ...rest } = options;
+  const request = parseInput(spawnRequestSchema, { funcName, args, ...rest, dependsOn }, 'spawn') as SpawnRequest;
+  spawned.push(request);
+  return `spawn:${index}`;
 }
 
 function outcomeOfAbort(cause: AbortCause): Outcome | null {

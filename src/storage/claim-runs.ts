@@ -28,6 +28,7 @@ export function claimFilter(runner: RunnerIdentity, now: Date): RunFilterDoc {
     funcName: { $in: [...runner.handlers] },
     runAfter: { $lte: now },
     expiresAt: { $gt: now },
+    blocked: { $ne: true },
   };
 }
 

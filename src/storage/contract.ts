@@ -1,4 +1,5 @@
-import type { NewRun, RunFilter } from '../core/run-input.js';
+import type { Flow } from '../core/flow.js';
+import type { NewRun, RunFilter, SpawnRequest } from '../core/run-input.js';
 import type { FinalStatus, JsonValue, Lease, Run, RunStatus, RunnerIdentity } from '../core/types.js';
 
 /**
@@ -38,6 +39,13 @@ export interface TaskStore {
    */
   createMany(runs: readonly NewRun[]): Promise<CreateResult[]>;
 
+  /**
+   * Creates a flow's steps as one job (see `core/flow.ts`): validated whole first (unique step
+   * names, known dependencies, no cycle), then written in one insert on the job's shard.
+   * Returns the runs in dependency order; the first one's id is the job id.
+   */
+  submitFlow(flow: Flow): Promise<Run[]>;
+
   get(id: string): Promise<Run | null>;
   /** Batched `get`: one query per shard. Result order follows `ids`. */
   getMany(ids: readonly string[]): Promise<Array<Run | null>>;
@@ -71,6 +79,16 @@ export interface TaskStore {
   /** Resolves when the run is final, or with its current state after `timeoutMs`. */
   wait(id: string, timeoutMs: number): Promise<Run>;
 
+  /** A job's runs summed up: status, counts by status, first start, last end. Null when no run of it exists. */
+  job(jobId: string): Promise<JobSummary | null>;
+  /** Stops the job's pending runs and asks its running ones to stop, with reason `job cancelled`. */
+  cancelJob(jobId: string): Promise<JobChange>;
+  /**
+   * Re-queues the job's runs that ended without completing (not its revert runs) with a fresh
+   * attempt budget; their dependents wait for them again. Completed runs stay done.
+   */
+  retryJob(jobId: string): Promise<JobChange>;
+
   /** Counts by status: per shard and total, optionally grouped by name or cluster. */
   statistics(query?: StatisticsQuery): Promise<Statistics>;
   /** Keeps the newest `keepPerName` finished runs per name on each shard; deletes the rest. */
@@ -79,6 +97,32 @@ export interface TaskStore {
   sweep(shards?: readonly string[]): Promise<SweepResult>;
   /** Checks each shard answers. */
   health(): Promise<ShardHealth[]>;
+}
+
+export const JOB_STATUSES = ['submitted', 'running', 'completed', 'failed', 'cancelled'] as const;
+/**
+ * `submitted`: nothing started yet; `running`: live runs and something started; `completed`:
+ * every run completed; `failed`: nothing live and a run ended otherwise; `cancelled`: an
+ * operator cancelled it.
+ */
+export type JobStatus = (typeof JOB_STATUSES)[number];
+
+export interface JobSummary {
+  readonly jobId: string;
+  readonly shard: string;
+  readonly status: JobStatus;
+  readonly counts: StatusCounts;
+  readonly firstStartedAt: Date | null;
+  /** Null while the job has live runs. */
+  readonly lastFinishedAt: Date | null;
+}
+
+export interface JobChange {
+  readonly jobId: string;
+  /** Runs written, including what followed (dependents stopped or unblocked). */
+  readonly changed: readonly Run[];
+  /** Running runs asked to stop: their runners abort the handlers. */
+  readonly stopping: readonly string[];
 }
 
 export interface CreateResult {
@@ -118,7 +162,7 @@ export type RenewResult =
   | { readonly id: string; readonly state: 'unavailable'; readonly shard: string };
 
 export type Outcome =
-  | { readonly status: 'completed'; readonly result: JsonValue }
+  | { readonly status: 'completed'; readonly result: JsonValue; readonly spawn?: readonly SpawnRequest[] }
   | { readonly status: 'failed'; readonly error: unknown }
   /** The attempt ended because the handler was stopped on request. */
   | { readonly status: 'stopped'; readonly reason?: string }
@@ -139,12 +183,16 @@ export interface SettleResult {
   /** The status written, when accepted. */
   readonly status: RunStatus | null;
   readonly unavailable?: string;
+  /** Other runs of its job that this outcome created or changed (subtasks, dependents, reverts). */
+  readonly related?: readonly Run[];
 }
 
 export interface StopResult {
   readonly id: string;
   /** `stopped` at once (it was pending), or `stopping` (its runner will abort it). */
   readonly state: 'stopped' | 'stopping';
+  /** Other runs of its job that the stop changed (dependents stopped, reverts queued). */
+  readonly related?: readonly Run[];
 }
 
 export type StatusCounts = Record<RunStatus, number> & { total: number };

@@ -40,6 +40,21 @@ export interface RunDocument {
   rev: number;
   history: AttemptRecord[];
   updatedAt: Date;
+  // ── Jobs (see job-follow-up.ts) ──
+  step: string | null;
+  dependsOn: string[];
+  /** A run in `dependsOn` has not completed: not claimable. */
+  blocked: boolean;
+  /** JSON text of the dependencies' results, keyed by step (or id), set on unblocking. */
+  inputs: string | null;
+  revert: string | null;
+  revertOf: string | null;
+  /** How this run ends matters to other runs of its job (dependents, or reverts in its flow). */
+  linked: boolean;
+  /** JSON text of the subtasks (`SpawnRequest[]`) its completed attempt queued, until they are created. */
+  spawn: string | null;
+  /** A final status was written whose consequences for the job (subtasks, dependents, reverts) are not applied yet. */
+  followUp: boolean;
 }
 
 export interface NewDocumentContext {
@@ -87,6 +102,15 @@ export function newRunDocument(input: ParsedNewRun, ctx: NewDocumentContext): Ru
     rev: 0,
     history: [],
     updatedAt: ctx.now,
+    step: input.step ?? null,
+    dependsOn: input.dependsOn ?? [],
+    blocked: status === 'pending' && (input.dependsOn?.length ?? 0) > 0,
+    inputs: null,
+    revert: input.revert ?? null,
+    revertOf: input.revertOf ?? null,
+    linked: input.linked ?? false,
+    spawn: null,
+    followUp: false,
   };
 }
 
@@ -125,6 +149,12 @@ export function toRun(doc: RunDocument, shard: string): Run {
     stopRequested: doc.stopRequested === true,
     reason: doc.reason ?? null,
     history: doc.history ?? [],
+    step: doc.step ?? null,
+    dependsOn: doc.dependsOn ?? [],
+    blocked: doc.blocked === true,
+    inputs: decodeJson(doc.inputs ?? null) as Run['inputs'],
+    revert: doc.revert ?? null,
+    revertOf: doc.revertOf ?? null,
     shard,
   };
 }

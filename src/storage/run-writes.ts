@@ -1,7 +1,7 @@
 import { hasAttemptsLeft, retryDelaySeconds } from '../core/backoff.js';
 import { coerceError, ValidationError } from '../core/errors.js';
 import { LIMITS } from '../core/limits.js';
-import { encodePayload } from '../core/run-input.js';
+import { encodePayload, parseInput, spawnRequestSchema, type SpawnRequest } from '../core/run-input.js';
 import type { AttemptRecord, Lease, RunError, RunStatus } from '../core/types.js';
 import type { Outcome } from './contract.js';
 import type { RunDocument } from './run-document.js';
@@ -35,10 +35,11 @@ function ended(doc: RunDocument, now: Date, outcome: AttemptRecord['outcome'], e
 }
 
 function final(doc: RunDocument, now: Date, status: RunStatus & AttemptRecord['outcome'], fields: Partial<RunDocument>, error: RunError | null): RunWrite {
+  const followUp = doc.linked === true || (status === 'completed' && typeof fields.spawn === 'string');
   return {
     status,
     write: {
-      $set: { status, finishedAt: now, deadline: null, ...fields },
+      $set: { status, finishedAt: now, deadline: null, followUp, ...fields },
       $push: { history: ended(doc, now, status, error) },
     },
   };
@@ -62,13 +63,15 @@ export function settlementWrite(doc: RunDocument, outcome: Outcome, now: Date): 
   switch (outcome.status) {
     case 'completed': {
       let result: string;
+      let spawn: string | null = null;
       try {
         result = encodePayload(outcome.result ?? null, 'result');
+        if (outcome.spawn && outcome.spawn.length > 0) spawn = encodeSpawn(outcome.spawn);
       } catch (error) {
         if (!(error instanceof ValidationError)) throw error;
         return settlementWrite(doc, { status: 'failed', error }, now);
       }
-      return final(doc, now, 'completed', { result, stopRequested: false }, null);
+      return final(doc, now, 'completed', { result, spawn, stopRequested: false }, null);
     }
     case 'failed':
     case 'lost': {
@@ -107,9 +110,26 @@ export function renewWrite(doc: RunDocument, now: Date): RunUpdateDoc {
   return { $set: { deadline: new Date(now.getTime() + doc.timeToResolve * 1000) } };
 }
 
-export function retryWrite(doc: RunDocument, now: Date): RunUpdateDoc {
+/** Subtasks travel with their parent's completion, so they exist exactly when it completed. */
+function encodeSpawn(spawn: readonly SpawnRequest[]): string {
+  if (spawn.length > LIMITS.flowSteps) throw new ValidationError('spawn', `at most ${LIMITS.flowSteps} subtasks per run, got ${spawn.length}`);
+  const checked = spawn.map((request, index) => {
+    const parsed = parseInput(spawnRequestSchema, request, `spawn[${index}]`);
+    if (parsed.dependsOn.some((dep) => dep >= index)) {
+      throw new ValidationError(`spawn[${index}].dependsOn`, 'may only name subtasks spawned before this one');
+    }
+    return parsed;
+  });
+  return encodePayload(checked, 'spawn');
+}
+
+/** A finished run back to `pending`; `blocked` when one of its dependencies has not completed. */
+export function retryWrite(doc: RunDocument, now: Date, blocked = false): RunUpdateDoc {
   return {
     $set: {
+      blocked,
+      followUp: false,
+      spawn: null,
       status: 'pending',
       attempt: 0,
       runAfter: now,
@@ -125,6 +145,11 @@ export function retryWrite(doc: RunDocument, now: Date): RunUpdateDoc {
   };
 }
 
-export function expiryWrite(now: Date): RunUpdateDoc {
-  return { $set: { status: 'did not start', finishedAt: now, reason: 'still pending at its expiry timeout' } };
+export function expiryWrite(doc: RunDocument, now: Date): RunUpdateDoc {
+  return { $set: { status: 'did not start', finishedAt: now, reason: 'still pending at its expiry timeout', followUp: doc.linked === true } };
+}
+
+/** A pending run ends `stopped` without having run (an operator's stop, a cancelled job, a failed dependency). */
+export function stopPendingWrite(doc: RunDocument, now: Date, reason: string): RunUpdateDoc {
+  return { $set: { status: 'stopped', finishedAt: now, reason, followUp: doc.linked === true } };
 }

@@ -70,6 +70,8 @@ export const RUN_INDEXES: ReadonlyArray<{ name: string; key: Record<string, 1 | 
   { name: 'by_job', key: { jobId: 1, createdAt: -1 } },
   // trim: finished runs of a name, newest first
   { name: 'finished_by_name', key: { name: 1, status: 1, finishedAt: -1 } },
+  // sweep: final statuses whose job consequences were not applied (a writer died in between)
+  { name: 'follow_up', key: { followUp: 1 } },
 ];
 
 export const MARKER_INDEXES: ReadonlyArray<{ name: string; key: Record<string, 1 | -1> }> = [{ name: 'written_at', key: { at: 1 } }];

@@ -12,9 +12,12 @@ import {
   type RunFilter,
 } from '../core/run-input.js';
 import { isFinalStatus, type JsonValue, type Lease, type Run, type RunnerIdentity } from '../core/types.js';
+import { flowRuns, orderFlow, type Flow } from '../core/flow.js';
 import { claimRuns } from './claim-runs.js';
 import type * as C from './contract.js';
-import { expiryWrite, holdsLease, renewWrite, retryWrite, settlementWrite } from './run-writes.js';
+import { expiryWrite, holdsLease, renewWrite, retryWrite, settlementWrite, stopPendingWrite } from './run-writes.js';
+import { reconcileJob, type JobShard } from './job-follow-up.js';
+import { cancelJob, retryJob, summarizeJob } from './job-operations.js';
 import { commitChanges, MARKER_RETENTION_MS, readRuns, type Change } from './transitions.js';
 import { newRunDocument, toRun, type RunDocument } from './run-document.js';
 import { selectRuns } from './select-runs.js';
@@ -24,6 +27,8 @@ import { countRuns, trimRuns } from './upkeep.js';
 import { RunWaiters } from './run-waiters.js';
 
 const SWEEP_BATCH = 1000;
+/** A final status whose job follow-up is still due this long after it was written was abandoned by its writer. */
+const FOLLOW_UP_GRACE_MS = 10_000;
 /** Re-read-and-retry rounds before a change that keeps colliding is given up. */
 const MAX_ROUNDS = 8;
 
@@ -92,6 +97,18 @@ export class ShardedTaskStore implements C.TaskStore {
     const now = new Date();
     // Validate everything before writing anything.
     return this.#insert(runs.map((input, index) => this.#newDocument(input, `runs[${index}]`, now)));
+  }
+
+  async submitFlow(flow: Flow): Promise<Run[]> {
+    const ordered = orderFlow(flow);
+    const jobId = newRootRunId();
+    const ids = ordered.map((_, i) => (i === 0 ? jobId : newRunIdInJob(jobId, this.#shards.router.bucketCount)));
+    const now = new Date();
+    const docs = flowRuns(ordered, ids).map((input, i) => this.#newDocument(input, `flow.steps.${ordered[i]!.step}`, now));
+    const results = await this.#insert(docs);
+    const down = results.find((result) => result.unavailable !== undefined);
+    if (down?.unavailable) throw new ShardUnavailableError(down.unavailable);
+    return docs.map((doc, i) => toRun(doc, results[i]!.shard));
   }
 
   /** One unordered insert per shard; a down shard marks its runs `unavailable` instead of failing the rest. */
@@ -183,12 +200,22 @@ export class ShardedTaskStore implements C.TaskStore {
     const outcomes = new Map(reports.map((report) => [report.lease.id, report.outcome]));
     await this.#perShard(reports.map((report) => report.lease), async (collection, shardLeases) => {
       const byId = new Map(shardLeases.map((lease) => [lease.id, lease]));
+      const followUps: RunDocument[] = [];
       const decided = await this.#decideEach<C.SettleResult>(collection, [...byId.keys()], (id, doc, now) => {
         if (!holdsLease(doc, byId.get(id)!)) return { done: { id, accepted: false, status: null } };
         const { write, status } = settlementWrite(doc, outcomes.get(id)!, now);
-        return { change: write, onCommit: () => ({ id, accepted: true, status }) };
+        return {
+          change: write,
+          onCommit: (after) => {
+            if (after.followUp) followUps.push(after);
+            return { id, accepted: true, status };
+          },
+        };
       });
       for (const [id, result] of decided) results.set(id, result);
+      for (const [id, related] of await this.#followUp(collection, followUps)) {
+        results.set(id, { ...results.get(id)!, related });
+      }
     }, (lease, shard) => results.set(lease.id, { id: lease.id, accepted: false, status: null, unavailable: shard }));
     for (const result of results.values()) if (result.accepted) this.#waiters.wake(result.id);
     return reports.map((report) => results.get(report.lease.id) ?? { id: report.lease.id, accepted: false, status: null });
@@ -205,11 +232,15 @@ export class ShardedTaskStore implements C.TaskStore {
   async stop(id: string, reason = 'stopped by operator'): Promise<C.StopResult> {
     const runId = parseRunId(id);
     if (reason.length > LIMITS.reasonLength) throw new ValidationError('reason', `must be at most ${LIMITS.reasonLength} characters`);
+    const stopped: RunDocument[] = [];
     const result = await this.#decideOne<C.StopResult>(runId, 'stop', (doc, now) => {
       if (doc.status === 'pending') {
         return {
-          change: { $set: { status: 'stopped', finishedAt: now, reason } },
-          onCommit: () => ({ id: runId, state: 'stopped' }),
+          change: stopPendingWrite(doc, now, reason),
+          onCommit: (after) => {
+            if (after.followUp) stopped.push(after);
+            return { id: runId, state: 'stopped' };
+          },
         };
       }
       if (doc.status === 'running') {
@@ -219,17 +250,71 @@ export class ShardedTaskStore implements C.TaskStore {
       return { done: new RunStateError(runId, doc.status, 'stop') };
     });
     if (result.state === 'stopped') this.#waiters.wake(runId);
-    return result;
+    const related = (await this.#followUp(this.#shards.forRun(runId), stopped)).get(runId);
+    return related ? { ...result, related } : result;
   }
 
   async retry(id: string): Promise<Run> {
     const runId = parseRunId(id);
     const collection = this.#shards.forRun(runId);
+    const current = await this.get(runId);
+    // A flow step waits again for dependencies that are not completed (a job retry re-queues them).
+    const deps = current && current.dependsOn.length > 0 ? await readRuns(collection, current.dependsOn) : [];
+    const blocked = deps.some((dep) => dep.status !== 'completed');
     return this.#decideOne<Run>(runId, 'retry', (doc, now) =>
       isFinalStatus(doc.status)
-        ? { change: retryWrite(doc, now), onCommit: (after) => toRun(after, collection.shard) }
+        ? { change: retryWrite(doc, now, blocked), onCommit: (after) => toRun(after, collection.shard) }
         : { done: new RunStateError(runId, doc.status, 'retry') },
     );
+  }
+
+  async job(jobId: string): Promise<C.JobSummary | null> {
+    return summarizeJob(this.#jobShard(parseRunId(jobId, 'jobId')), parseRunId(jobId, 'jobId'));
+  }
+
+  async cancelJob(jobId: string): Promise<C.JobChange> {
+    return this.#jobChange(jobId, cancelJob);
+  }
+
+  async retryJob(jobId: string): Promise<C.JobChange> {
+    return this.#jobChange(jobId, retryJob);
+  }
+
+  async #jobChange(
+    jobId: string,
+    operation: (shard: JobShard, jobId: string) => Promise<{ changed: RunDocument[]; stopping: string[] }>,
+  ): Promise<C.JobChange> {
+    const id = parseRunId(jobId, 'jobId');
+    const shard = this.#jobShard(id);
+    const { changed, stopping } = await operation(shard, id);
+    for (const doc of changed) this.#waiters.wake(doc._id);
+    return { jobId: id, changed: changed.map((doc) => toRun(doc, shard.collection.shard)), stopping };
+  }
+
+  #jobShard(jobId: string): JobShard {
+    return { collection: this.#shards.forJob(jobId), bucketCount: this.#shards.router.bucketCount, defaults: this.#defaults };
+  }
+
+  /**
+   * Applies what final statuses mean for the rest of their jobs (`job-follow-up.ts`). A failure
+   * here is left to the sweep, which finds `followUp` still set: the final status itself is
+   * already written and must be reported as such. Returns, per run, the runs that followed.
+   */
+  async #followUp(collection: ShardCollection, docs: readonly RunDocument[]): Promise<Map<string, Run[]>> {
+    const related = new Map<string, Run[]>();
+    const jobs = new Map(docs.map((doc) => [doc.jobId, doc._id]));
+    // The runs whose ends are followed up are reported by their own results, not as related.
+    const own = new Set(docs.map((doc) => doc._id));
+    for (const [jobId, runId] of jobs) {
+      try {
+        const touched = await reconcileJob(this.#jobShard(jobId), jobId);
+        for (const doc of touched) this.#waiters.wake(doc._id);
+        related.set(runId, touched.filter((doc) => !own.has(doc._id)).map((doc) => toRun(doc, collection.shard)));
+      } catch (error) {
+        if (!(error instanceof ShardUnavailableError) && !(error instanceof TaskplaneError)) throw error;
+      }
+    }
+    return related;
   }
 
   async forget(id: string): Promise<void> {
@@ -284,16 +369,25 @@ export class ShardedTaskStore implements C.TaskStore {
           else counts.retried++;
           this.#waiters.wake(after._id);
         }
+        await this.#followUp(collection, committed.filter((after) => after.followUp));
         if (expired.length < SWEEP_BATCH) break;
       }
       for (;;) {
         const now = new Date();
         const stale = await collection.find({ status: 'pending', expiresAt: { $lte: now } }, { limit: SWEEP_BATCH });
-        const { committed } = await commitChanges(collection, stale.map((doc) => ({ doc, write: expiryWrite(now) })), now);
+        const { committed } = await commitChanges(collection, stale.map((doc) => ({ doc, write: expiryWrite(doc, now) })), now);
         counts.didNotStart += committed.length;
         for (const after of committed) this.#waiters.wake(after._id);
+        await this.#followUp(collection, committed.filter((after) => after.followUp));
         if (stale.length < SWEEP_BATCH) break;
       }
+      // Follow-ups whose writer died before applying them (a settle is normally done within
+      // milliseconds; older ones were abandoned).
+      const abandoned = await collection.find(
+        { followUp: true, updatedAt: { $lt: new Date(Date.now() - FOLLOW_UP_GRACE_MS) } },
+        { limit: SWEEP_BATCH },
+      );
+      await this.#followUp(collection, abandoned);
       await collection.deleteMarkers(new Date(Date.now() - MARKER_RETENTION_MS));
     }, this.#shards.select(shards));
     return { ...counts, unavailable };

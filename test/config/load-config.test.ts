@@ -93,7 +93,7 @@ describe('loadConfig: files', () => {
     expect(config.modules).toEqual({ my_module: join(file, '..', 'tasks', 'my_module.js') });
     // Node defaults: a whole single-node Taskplane on embedded storage.
     expect(config.roles).toEqual(['api', 'scheduler', 'storage', 'runner']);
-    expect(config.listen).toEqual({ host: '127.0.0.1', port: 4000 });
+    expect(config.listen).toEqual({ host: '127.0.0.1', port: 4000, explicit: false });
     expect(config.mongo).toBeNull();
     expect(config.redis).toBeNull();
     expect(config.runner).toMatchObject({ cluster: 'default', group: 'default', tags: ['default'], pollMs: 1000, drainGraceMs: 10000, heartbeatMs: 2000 });
@@ -198,7 +198,7 @@ node:
     const handlers = (await import(pathToFileURL(path).href)) as Record<string, Handler>;
     for (const task of config.tasks) expect(typeof handlers[task.funcName.split('.')[1] ?? '']).toBe('function');
     const abort = new AbortController();
-    const ctx: HandlerContext = { signal: abort.signal, runId: 'r', attempt: 1, name: 'n', jobId: 'r', log: { info() {}, warn() {}, error() {} } };
+    const ctx: HandlerContext = { signal: abort.signal, runId: 'r', attempt: 1, name: 'n', jobId: 'r', log: { info() {}, warn() {}, error() {} }, inputs: {}, spawn: () => 'spawn:0' };
     expect(await handlers.say_hello?.(['Ada'], ctx)).toEqual({ greeting: 'Hello, Ada!' });
     const sleeping = handlers.sleep?.({ ms: 60_000 }, ctx) as Promise<unknown>;
     abort.abort();

@@ -65,7 +65,7 @@ export function runFromEvent(event: RunEvent): Run {
     priority: 0, cluster: event.cluster, tag: 'default', args: null, result: null, error: null, createdAt: at, runAfter: at,
     expiresAt: at, startedAt: null, finishedAt: null, deadline: null, runner: null, stopRequested: false,
     reason: 'the run no longer exists; only id, name, jobId, cluster, status and attempt come from its last event',
-    history: [], shard: '',
+    history: [], step: null, dependsOn: [], blocked: false, inputs: null, revert: null, revertOf: null, shard: '',
   };
 }
 
