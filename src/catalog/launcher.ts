@@ -1,5 +1,7 @@
 import type { TaskDefinition } from '../core/definition.js';
-import { TaskplaneError } from '../core/errors.js';
+import { TaskplaneError, ValidationError } from '../core/errors.js';
+import type { FlowStep } from '../core/flow.js';
+import { LIMITS } from '../core/limits.js';
 import type { NewRun } from '../core/run-input.js';
 import type { JsonValue, Run } from '../core/types.js';
 import type { TaskStore } from '../storage/contract.js';
@@ -110,8 +112,72 @@ export class Launcher {
     return this.#store.create(runOfDefinition(definition, args, options));
   }
 
-  /** Launches an anonymous run of handler `funcName`. */
+  /**
+   * Launches an anonymous run of handler `funcName`. A subtask (`parentId`) joins its parent's
+   * job and goes to its parent's cluster unless `cluster` says otherwise.
+   */
   async create(funcName: string, args?: JsonValue, options: LaunchOptions = {}): Promise<Run> {
-    return this.#store.create({ funcName, name: funcName, kind: 'anonymous', args: args ?? [], ...options });
+    let inherited: LaunchOptions = {};
+    if (options.parentId !== undefined) {
+      const parent = await this.#store.get(options.parentId);
+      if (!parent) throw new TaskplaneError('NOT_FOUND', `parent run ${options.parentId} does not exist`);
+      if (options.jobId !== undefined && options.jobId !== parent.jobId) {
+        throw new ValidationError('options.jobId', `parent run ${parent.id} belongs to job ${parent.jobId}, not ${options.jobId}`);
+      }
+      inherited = { jobId: parent.jobId, cluster: parent.cluster };
+    }
+    return this.#store.create({ funcName, name: funcName, kind: 'anonymous', args: args ?? [], ...inherited, ...options });
   }
+
+  /**
+   * Submits a flow (see `core/flow.ts`). A step names a handler (`funcName`) or a task
+   * definition (`task`, whose fields are the step's defaults, tag templates expanded with the
+   * step's args). Every cluster named must exist. Nothing is written unless every step is valid.
+   */
+  async submitFlow(steps: readonly FlowStepLaunch[]): Promise<Run[]> {
+    if (steps.length === 0) throw new ValidationError('steps', 'a flow needs at least one step');
+    if (steps.length > LIMITS.flowSteps) throw new ValidationError('steps', `at most ${LIMITS.flowSteps} steps, got ${steps.length}`);
+    const definitions = new Map((await this.#catalog.listDefinitions()).map((definition) => [definition.name, definition]));
+    const clusters = new Set((await this.#catalog.listClusters()).map((cluster) => cluster.slug));
+    const resolved = steps.map((launch, index): FlowStep => {
+      const { task, funcName, args, step, dependsOn, revert, ...options } = launch;
+      const field = `steps[${index}]`;
+      if ((task === undefined) === (funcName === undefined)) {
+        throw new ValidationError(field, `step '${step}' needs exactly one of funcName (a handler) or task (a definition name)`);
+      }
+      let fields: NewRun;
+      if (task !== undefined) {
+        const definition = definitions.get(task);
+        if (!definition) throw new ValidationError(`${field}.task`, `no task definition is named '${task}'`);
+        fields = runOfDefinition(definition, args, options);
+      } else {
+        fields = { funcName: funcName!, args: args ?? [], ...options };
+      }
+      const cluster = (fields.cluster ?? 'default').toLowerCase();
+      if (!clusters.has(cluster)) {
+        throw new ValidationError(`${field}.cluster`, `no cluster has slug '${cluster}' (clusters: ${[...clusters].sort().join(', ')})`);
+      }
+      const { kind: _kind, ...stepFields } = fields;
+      return {
+        ...stepFields,
+        cluster,
+        step,
+        ...(dependsOn !== undefined ? { dependsOn } : {}),
+        ...(revert !== undefined ? { revert } : {}),
+      } as FlowStep;
+    });
+    return this.#store.submitFlow({ steps: resolved });
+  }
+}
+
+/** One step of a flow as a client submits it. */
+export interface FlowStepLaunch extends Omit<LaunchOptions, 'jobId' | 'parentId' | 'runAfter'> {
+  readonly step: string;
+  /** A handler to run; or `task`. */
+  readonly funcName?: string;
+  /** A task definition whose fields are the step's defaults; or `funcName`. */
+  readonly task?: string;
+  readonly args?: JsonValue;
+  readonly dependsOn?: readonly string[];
+  readonly revert?: string;
 }

@@ -46,11 +46,15 @@ export async function startNodeProcess(options: {
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  // The GraphQL URL as the node logged it; read from stdout, not the log file, whose writes may
+  // not have reached the disk when `node started` is seen.
+  let url: string | null = null;
   const ready = new Promise<void>((resolve, reject) => {
     let buffer = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       log.write(chunk);
       buffer += chunk.toString();
+      url ??= /"url":"(http:[^"]+\/graphql)"/.exec(buffer)?.[1] ?? null;
       if (buffer.includes('"node started"')) resolve();
       if (buffer.length > 1_000_000) buffer = buffer.slice(-1000);
     });
@@ -81,9 +85,8 @@ export async function startNodeProcess(options: {
     exited,
     logs: () => readFileSync(logFile, 'utf8'),
     graphqlUrl() {
-      const match = /"url":"(http:[^"]+\/graphql)"/.exec(readFileSync(logFile, 'utf8'));
-      if (!match) throw new Error(`node ${options.name} logged no GraphQL URL (does it have the api role?)`);
-      return match[1]!;
+      if (url === null) throw new Error(`node ${options.name} logged no GraphQL URL (does it have the api role?)`);
+      return url;
     },
     async stop(signal = 'SIGTERM', stopTimeoutMs = 30_000) {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -1,8 +1,8 @@
-import type { Cluster } from '../../catalog/contract.js';
+import type { Cluster, WorkerGroupConfig } from '../../catalog/contract.js';
 import type { LeaseInfo } from '../../coordination/contract.js';
 import type { TaskDefinition } from '../../core/definition.js';
 import type { AttemptRecord, Run } from '../../core/types.js';
-import type { RunPage, Statistics, StatisticsQuery } from '../../storage/contract.js';
+import type { JobSummary, RunPage, Statistics, StatisticsQuery } from '../../storage/contract.js';
 import { builder } from '../builder.js';
 import type { NodeView, RunnerView } from '../registry.js';
 
@@ -25,6 +25,8 @@ export const PageInfoRef = builder.objectRef<RunPage>('PageInfo');
 
 export interface JobShape {
   readonly id: string;
+  /** The job's summary, read once per Job object however many of its fields are selected. */
+  summary?: Promise<JobSummary | null>;
 }
 export const JobRef = builder.objectRef<JobShape>('Job');
 
@@ -38,9 +40,12 @@ export const NodeRef = builder.objectRef<NodeView>('Node');
 export const LeaseRef = builder.objectRef<LeaseInfo>('Lease');
 
 export interface WorkerGroupShape {
-  readonly cluster: string;
   readonly name: string;
+  /** The cluster this view is limited to (its runners there), or null for the whole group. */
+  readonly cluster: string | null;
   readonly runners: readonly RunnerView[];
+  /** The stored config when already read (a mutation's answer); otherwise loaded per request. */
+  readonly config?: WorkerGroupConfig | null;
 }
 export const WorkerGroupRef = builder.objectRef<WorkerGroupShape>('WorkerGroup');
 export const ClusterRef = builder.objectRef<Cluster>('Cluster');

@@ -70,11 +70,33 @@ TaskRef.implement({
       },
     }),
     history: t.field({ type: [AttemptRef], resolve: (run) => [...run.history] }),
+    step: t.exposeString('step', { nullable: true, description: "Its name in a flow (or the name its parent gave a subtask); keys its result in dependents' inputs." }),
+    dependsOn: t.idList({ description: 'Runs of the same job that must complete before this one is claimed.', resolve: (run) => [...run.dependsOn] }),
+    dependencies: t.field({
+      type: [TaskRef],
+      nullable: { list: false, items: true },
+      description: 'The runs in dependsOn (null for one that was forgotten or trimmed).',
+      resolve: (run) => [...run.dependsOn],
+    }),
+    blocked: t.exposeBoolean('blocked', { description: 'PENDING but not claimable: a run in dependsOn has not completed yet.' }),
+    inputs: t.expose('inputs', { type: 'JSON', nullable: true, description: 'Results of dependsOn keyed by step (or id), given to the handler as ctx.inputs.' }),
+    revert: t.exposeString('revert', { nullable: true, description: 'Handler that undoes this flow step when the flow fails after it completed.' }),
+    revertOfId: t.exposeID('revertOf', { nullable: true, description: 'For a revert run: the step run it undoes.' }),
     waitingReason: t.string({
       nullable: true,
       description:
-        'Why a PENDING run is not running yet (no live runner in its cluster has its handler or tag, all are busy, or it is due later). Null when a live runner can take it now, or when it is not pending.',
-      resolve: async (run, _args, context) => (run.status === 'pending' ? waitingReason(run, await context.runners()) : null),
+        'Why a PENDING run is not running yet (dependencies not completed, no live runner in its cluster has its handler or tag, all are busy, or it is due later). Null when a live runner can take it now, or when it is not pending.',
+      resolve: async (run, _args, context) => {
+        if (run.status !== 'pending') return null;
+        if (run.blocked) {
+          const deps = await TaskRef.getDataloader(context).loadMany([...run.dependsOn]);
+          const open = deps.flatMap((dep, i) =>
+            dep instanceof Error || dep === null || dep.status === 'completed' ? [] : [`${dep.step ?? run.dependsOn[i]} (${dep.status})`],
+          );
+          return `waiting for dependencies: ${open.join(', ') || 'completing now'}`;
+        }
+        return waitingReason(run, await context.runners());
+      },
     }),
     shard: t.field({ type: ShardRef, resolve: (run) => ({ name: run.shard }) }),
     job: t.field({ type: JobRef, resolve: (run) => ({ id: run.jobId }) }),
