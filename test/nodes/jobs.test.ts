@@ -118,6 +118,31 @@ describe('jobs across clusters, with runner processes', () => {
     expect(fixture.records('flow').filter((line) => line.runId === after.get('one')!.id)).toHaveLength(1);
   }, 90_000);
 
+  it('cancelling a job aborts its running step and stops the rest', async () => {
+    const file = fixture.file('cancel');
+    const submitted = await ok<{ job: { submit: { id: string } } }>(
+      `mutation ($steps: [FlowStepInput!]!) { job { submit(steps: $steps) { id } } }`,
+      {
+        steps: [
+          { step: 'long', funcName: 'handlers.work', args: { file, ms: 60_000 }, cluster: testing },
+          { step: 'after', funcName: 'handlers.touch', args: { file }, dependsOn: ['long'], cluster: testing },
+        ],
+      },
+    );
+    const jobId = submitted.job.submit.id;
+    await eventually(async () => ((await job(jobId)).status === 'RUNNING' ? true : undefined), 20_000, 'the long step to start');
+    const answer = await ok<{ job: { cancel: { status: string } } }>('mutation ($id: ID!) { job { cancel(id: $id) { status } } }', { id: jobId });
+    expect(answer.job.cancel.status).toBe('CANCELLED');
+    const cancelled = await eventually(async () => {
+      const view = await job(jobId);
+      return view.progress.stopped === 2 ? view : undefined;
+    }, 20_000, 'both steps to be stopped');
+    expect(runsOf(cancelled).map((run) => run.reason)).toEqual(['job cancelled', 'job cancelled']);
+    // The running handler's signal fired (it wrote the .aborted file); the dependent never ran.
+    expect(existsSync(`${file}.aborted`)).toBe(true);
+    expect(fixture.records('cancel')).toHaveLength(1);
+  }, 60_000);
+
   it('a run that no runner takes becomes DID_NOT_START at its expiry; a finished one keeps its status', async () => {
     const create = async (funcName: string, timeout: number, file?: string) =>
       (await ok<{ task: { create: string } }>(
