@@ -5,6 +5,7 @@ import { RunExecution } from '../../src/runner/run-execution.js';
 import { derivedRunIdInJob } from '../../src/core/run-ids.js';
 import { bucketOf } from '../../src/core/bucket-hash.js';
 import { pino } from 'pino';
+import type { Run } from '../../src/core/types.js';
 
 describe('orderFlow', () => {
   it('orders steps after their dependencies, keeping the given order between independent ones', () => {
@@ -58,7 +59,7 @@ describe('ctx.spawn', () => {
     cluster: 'default', tag: 'default', args: [], result: null, error: null, createdAt: new Date(), runAfter: new Date(), expiresAt: new Date(),
     startedAt: new Date(), finishedAt: null, deadline: new Date(Date.now() + 60_000), runner: 'r', stopRequested: false, reason: null,
     history: [], step: null, dependsOn: [], blocked: false, inputs: { up: 1 }, revert: null, revertOf: null, shard: 'shard-0',
-  } as const;
+  } satisfies Run;
   const log = pino({ level: 'silent' });
   const execute = (handler: Handler) => new RunExecution(run, { id: run.id, attempt: 1, runner: 'r' }).execute(handler, log);
 
