@@ -1,4 +1,4 @@
-import type { Catalog } from '../catalog/contract.js';
+import type { Catalog, WorkerGroupConfig } from '../catalog/contract.js';
 import type { Launcher } from '../catalog/launcher.js';
 import type { Coordinator, LeaseInfo } from '../coordination/contract.js';
 import type { TaskDefinition } from '../core/definition.js';
@@ -49,6 +49,7 @@ export interface ApiContext {
   shardHealth(): Promise<ShardHealth[]>;
   statistics(query?: StatisticsQuery): Promise<Statistics>;
   definitions(): Promise<TaskDefinition[]>;
+  workerGroupConfigs(): Promise<WorkerGroupConfig[]>;
   /** Called by subscriptions before each event; also clears the loaders registered with `onRefresh`. */
   refresh(): void;
   onRefresh(clear: () => void): void;
@@ -96,6 +97,7 @@ export function createContext(deps: ApiDeps, live: LiveStreams): ApiContext {
     shardHealth: () => once('health', () => deps.store.health()),
     statistics: (query = {}) => once(`statistics:${JSON.stringify([query.name, query.cluster, query.groupBy])}`, () => deps.store.statistics(query)),
     definitions: () => once('definitions', () => deps.catalog.listDefinitions()),
+    workerGroupConfigs: () => once('workerGroups', () => deps.catalog.listWorkerGroups()),
     refresh() {
       memo.clear();
       for (const clear of clearers) clear();

@@ -15,6 +15,7 @@ const runnerInfoSchema = z.object({
   group: z.string(),
   tags: z.array(z.string()),
   handlers: z.array(z.string()),
+  dedicatedHandler: z.string().nullable().optional(),
   capacity: z.number(),
   load: z.number(),
   state: z.enum(['running', 'draining']),

@@ -1,6 +1,8 @@
 import type { Run } from '../core/types.js';
 import type { RunnerView } from './registry.js';
 
+const list = (items: Iterable<string>) => [...new Set(items)].sort().join(', ');
+
 /**
  * Why a pending run is not running yet, in words an operator can act on, worked out from the
  * live registry (runners publish cluster, tags, handlers, capacity and load with each
@@ -22,11 +24,11 @@ export function waitingReason(run: Run, runners: readonly RunnerView[], now = ne
   }
   const withHandler = inCluster.filter((r) => r.handlers.includes(run.funcName));
   if (withHandler.length === 0) {
-    return `no live runner in cluster ${run.cluster} registers handler ${run.funcName}${expiry}`;
+    return `no live runner in cluster ${run.cluster} registers handler ${run.funcName}${dedicatedNote(inCluster)}${expiry}`;
   }
   const matching = withHandler.filter((r) => r.tags.includes(run.tag));
   if (matching.length === 0) {
-    const tags = [...new Set(withHandler.flatMap((r) => r.tags))].sort().join(', ');
+    const tags = list(withHandler.flatMap((r) => r.tags));
     return `no live runner in cluster ${run.cluster} with handler ${run.funcName} listens to tag ${run.tag} (they listen to: ${tags})${expiry}`;
   }
   const accepting = matching.filter((r) => r.state === 'running');
@@ -39,4 +41,18 @@ export function waitingReason(run: Run, runners: readonly RunnerView[], now = ne
     return `all ${accepting.length} matching runners are busy (${load} of ${capacity} slots in use)`;
   }
   return null;
+}
+
+/**
+ * Handlers a runner registers follow its worker group's config: a group with a dedicated handler
+ * registers that one only, so a runner that has the run's handler may still not claim it.
+ */
+function dedicatedNote(runners: readonly RunnerView[]): string {
+  const dedicated = runners.filter((r) => r.dedicatedHandler != null);
+  if (dedicated.length === 0) return '';
+  const groups = [...new Set(dedicated.map((r) => r.group))].sort();
+  const handlers = list(dedicated.map((r) => r.dedicatedHandler!));
+  return groups.length === 1
+    ? ` (worker group ${groups[0]} dedicates its runners there to ${handlers})`
+    : ` (worker groups ${groups.join(', ')} dedicate their runners there to ${handlers})`;
 }

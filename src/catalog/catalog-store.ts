@@ -1,5 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
-import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
 import {
   compileDefinition,
   definitionSchema,
@@ -9,13 +8,16 @@ import {
   type TaskDefinition,
 } from '../core/definition.js';
 import { TaskplaneError, ValidationError } from '../core/errors.js';
-import { encodePayload, nameSchema, parseInput, slugSchema } from '../core/run-input.js';
+import { encodePayload, parseInput } from '../core/run-input.js';
 import type { JsonValue, TaskKind } from '../core/types.js';
 import { DuplicateDocumentError, type CatalogCollection, type CatalogDatabase } from './catalog-collection.js';
-import { DEFAULT_CLUSTER, type ApplyResult, type Catalog, type Cluster } from './contract.js';
+import { ClusterStore } from './clusters.js';
+import type { ApplyResult, Catalog, Cluster, WorkerGroupConfig, WorkerGroupInput } from './contract.js';
+import { WorkerGroupStore } from './worker-groups.js';
 
 /**
- * The catalog over any `CatalogDatabase` (MongoDB or memory).
+ * The catalog over any `CatalogDatabase` (MongoDB or memory). Definitions are kept here; clusters
+ * (`clusters.ts`) and worker-group configs (`worker-groups.ts`) in their own small stores.
  *
  * Correctness rests on two primitives only, because FerretDB offers no atomic compare-and-swap:
  * - a unique `_id` insert: a cluster slug is taken by exactly one `createCluster`, and the
@@ -24,6 +26,7 @@ import { DEFAULT_CLUSTER, type ApplyResult, type Catalog, type Cluster } from '.
  *   version mark: every definition write stores a fresh random value in `catalog_meta`, after the
  *   definition itself, so any change yields a value no reader has seen. A reader that reads the
  *   version before the definitions can at worst reload once too often, never miss a change.
+ *   Cluster updates and worker-group puts are last-writer-wins replaces too.
  */
 
 export interface CatalogStoreOptions {
@@ -57,33 +60,9 @@ type DefinitionDocument = {
   updatedAt: Date;
 };
 
-type ClusterDocument = { _id: string; name: string; description: string | null; createdAt: Date };
-
 type VersionDocument = { _id: string; value: string; at: Date };
 
 const VERSION_ID = 'definitions';
-const SLUG_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const SLUG_STEM_LENGTH = 40;
-/** Generated slugs tried after the first one collides. */
-const SLUG_RETRIES = 5;
-const descriptionSchema = z.string().max(1000, 'must be at most 1000 characters');
-
-function randomSlugSuffix(): string {
-  return Array.from({ length: 6 }, () => SLUG_ALPHABET[randomInt(SLUG_ALPHABET.length)]).join('');
-}
-
-/** `My Cluster (EU)` → `my-cluster-eu`; `cluster` when nothing is left. */
-export function slugify(name: string): string {
-  const stem = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, SLUG_STEM_LENGTH)
-    .replace(/-+$/, '');
-  return stem || 'cluster';
-}
 
 function toDocument(definition: TaskDefinition, args: string): DefinitionDocument {
   const { name, args: _decoded, ...fields } = definition;
@@ -118,10 +97,6 @@ function fromDocument(doc: DefinitionDocument): TaskDefinition {
   });
 }
 
-function toCluster(doc: ClusterDocument): Cluster {
-  return { slug: doc._id, name: doc.name, description: doc.description, createdAt: doc.createdAt };
-}
-
 /** A validated definition with its args encoded once, ready to store. */
 interface PreparedDefinition {
   readonly definition: TaskDefinition;
@@ -140,20 +115,18 @@ export class CatalogStore implements Catalog {
   readonly engine: string;
   readonly #database: CatalogDatabase;
   readonly #definitions: CatalogCollection<DefinitionDocument>;
-  readonly #clusters: CatalogCollection<ClusterDocument>;
+  readonly #clusters: ClusterStore;
   readonly #meta: CatalogCollection<VersionDocument>;
-  readonly #beforeDelete: ((slug: string) => Promise<void>) | undefined;
-  readonly #slugSuffix: () => string;
+  readonly #groups: WorkerGroupStore;
   #started: Promise<void> | null = null;
 
   constructor(options: CatalogStoreOptions) {
     this.#database = options.database;
     this.engine = options.database.engine;
     this.#definitions = options.database.collection('definitions');
-    this.#clusters = options.database.collection('clusters');
+    this.#clusters = new ClusterStore(options.database.collection('clusters'), options);
     this.#meta = options.database.collection('catalog_meta');
-    this.#beforeDelete = options.beforeDelete;
-    this.#slugSuffix = options.slugSuffix ?? randomSlugSuffix;
+    this.#groups = new WorkerGroupStore(options.database.collection('worker_groups'));
   }
 
   /** Connects and makes sure the default cluster and a version mark exist. Idempotent. */
@@ -168,7 +141,7 @@ export class CatalogStore implements Catalog {
   async #start(): Promise<void> {
     await this.#database.connect();
     const now = new Date();
-    await insertUnlessPresent(this.#clusters, { _id: DEFAULT_CLUSTER, name: DEFAULT_CLUSTER, description: 'The cluster runs target when they name none.', createdAt: now });
+    await this.#clusters.ensureDefault(now);
     await insertUnlessPresent(this.#meta, { _id: VERSION_ID, value: randomUUID(), at: now });
   }
 
@@ -245,54 +218,41 @@ export class CatalogStore implements Catalog {
     await this.#meta.replaceOne(VERSION_ID, { _id: VERSION_ID, value: randomUUID(), at: new Date() }, true);
   }
 
-  async listClusters(): Promise<Cluster[]> {
-    const docs = await this.#clusters.findAll();
-    // The default cluster first, then by slug.
-    return docs
-      .map(toCluster)
-      .sort((a, b) => Number(b.slug === DEFAULT_CLUSTER) - Number(a.slug === DEFAULT_CLUSTER) || compare(a.slug, b.slug));
+
+  listClusters(): Promise<Cluster[]> {
+    return this.#clusters.list();
   }
 
-  async getCluster(slug: string): Promise<Cluster | null> {
-    const doc = await this.#clusters.findOne(slug);
-    return doc ? toCluster(doc) : null;
+  getCluster(slug: string): Promise<Cluster | null> {
+    return this.#clusters.get(slug);
   }
 
-  async createCluster(input: { name: string; slug?: string; description?: string }): Promise<Cluster> {
-    const name = parseInput(nameSchema, input.name, 'name');
-    const description = input.description === undefined ? null : parseInput(descriptionSchema, input.description, 'description');
-    const doc = (slug: string): ClusterDocument => ({ _id: slug, name, description, createdAt: new Date() });
-
-    if (input.slug !== undefined) {
-      const slug = parseInput(slugSchema, input.slug, 'slug');
-      const created = doc(slug);
-      try {
-        await this.#clusters.insertOne(created);
-      } catch (error) {
-        if (error instanceof DuplicateDocumentError) throw new TaskplaneError('CONFLICT', `cluster slug '${slug}' is taken`, { cause: error });
-        throw error;
-      }
-      return toCluster(created);
-    }
-
-    const stem = slugify(name);
-    for (let attempt = 0; attempt <= SLUG_RETRIES; attempt++) {
-      const created = doc(`${stem}-${this.#slugSuffix()}`);
-      try {
-        await this.#clusters.insertOne(created);
-        return toCluster(created);
-      } catch (error) {
-        if (!(error instanceof DuplicateDocumentError)) throw error;
-      }
-    }
-    throw new TaskplaneError('CONFLICT', `could not find a free slug for cluster '${name}' after ${SLUG_RETRIES + 1} tries; give one explicitly`);
+  createCluster(input: { name: string; slug?: string; description?: string }): Promise<Cluster> {
+    return this.#clusters.create(input);
   }
 
-  async deleteCluster(slug: string): Promise<boolean> {
-    if (slug === DEFAULT_CLUSTER) throw new TaskplaneError('CONFLICT', 'the default cluster cannot be deleted');
-    if (!(await this.#clusters.findOne(slug))) return false;
-    await this.#beforeDelete?.(slug);
-    return this.#clusters.deleteOne(slug);
+  updateCluster(slug: string, changes: { name?: string; description?: string | null }): Promise<Cluster | null> {
+    return this.#clusters.update(slug, changes);
+  }
+
+  deleteCluster(slug: string): Promise<boolean> {
+    return this.#clusters.delete(slug);
+  }
+
+  listWorkerGroups(): Promise<WorkerGroupConfig[]> {
+    return this.#groups.list();
+  }
+
+  getWorkerGroup(name: string): Promise<WorkerGroupConfig | null> {
+    return this.#groups.get(name);
+  }
+
+  putWorkerGroup(input: WorkerGroupInput): Promise<WorkerGroupConfig> {
+    return this.#groups.put(input);
+  }
+
+  deleteWorkerGroup(name: string): Promise<boolean> {
+    return this.#groups.delete(name);
   }
 }
 

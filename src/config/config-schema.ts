@@ -104,6 +104,8 @@ export const capacitySchema = z
   .min(1, 'must be a positive number of runs')
   .max(100_000, 'must be at most 100000 runs');
 
+export const allowInitCommandSchema = z.boolean({ error: 'must be true or false' });
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const logLevelSchema = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
 
@@ -155,6 +157,8 @@ const nodeSchema = z.strictObject({
       poll_ms: ms('poll_ms').optional(),
       drain_grace_ms: ms('drain_grace_ms').optional(),
       heartbeat_ms: ms('heartbeat_ms').optional(),
+      allow_init_command: allowInitCommandSchema.optional(),
+      init_command_timeout_ms: ms('init_command_timeout_ms').optional(),
     }),
   ),
   scheduler: section(z.strictObject({ lease_ms: ms('lease_ms').optional() })),

@@ -9,6 +9,7 @@ import { TaskplaneError } from '../core/errors.js';
 import { ROLES } from '../core/members.js';
 import { DEFAULT_RUN_DEFAULTS } from '../core/run-input.js';
 import {
+  allowInitCommandSchema,
   bucketsSchema,
   capacitySchema,
   clusterSchema,
@@ -182,6 +183,7 @@ interface EnvOverrides {
   group?: string;
   tags?: readonly string[];
   capacity?: number;
+  allowInitCommand?: boolean;
   logLevel?: NodeConfig['logLevel'];
 }
 
@@ -192,6 +194,8 @@ function readEnv(env: NodeJS.ProcessEnv): EnvOverrides {
   };
   const list = (value: string) => value.split(',').map((item) => item.trim()).filter((item) => item !== '');
   const integer = (value: string) => (/^-?\d+$/.test(value) ? Number(value) : value);
+  const booleans: Readonly<Record<string, boolean>> = { true: true, false: false, 1: true, 0: false, yes: true, no: false };
+  const boolean = (value: string) => booleans[value.toLowerCase()] ?? value;
   const check = <S extends z.ZodType>(name: string, schema: S, convert: (value: string) => unknown = (v) => v): z.output<S> | undefined => {
     const value = text(name);
     if (value === undefined) return undefined;
@@ -218,6 +222,7 @@ function readEnv(env: NodeJS.ProcessEnv): EnvOverrides {
     group: check('WORKER_GROUP', groupSchema),
     tags: check('WORKER_TAGS', tagListSchema, list),
     capacity: check('RUNNER_CAPACITY', capacitySchema, integer),
+    allowInitCommand: check('RUNNER_ALLOW_INIT_COMMAND', allowInitCommandSchema, boolean),
     logLevel: check('TASKPLANE_LOG_LEVEL', logLevelSchema),
   };
 }
@@ -241,15 +246,16 @@ function compile(
   if (redisUrl === undefined && env.redisPrefix !== undefined) failAt('TASKPLANE_REDIS_PREFIX', 'is set but no Redis is configured (node.redis or TASKPLANE_REDIS_URL)');
 
   const listen = env.listen ?? node.listen ?? { host: '127.0.0.1', port: 4000 };
+  const ownTags = env.tags ?? node.runner?.tags ?? null;
   // Untagged runs carry the tag `default`; a runner that did not listen to it would never take them.
-  const tags = [...new Set([...(env.tags ?? node.runner?.tags ?? []), 'default'])];
+  const tags = [...new Set([...(ownTags ?? []), 'default'])];
 
   return {
     file: known.file,
     baseDir: known.baseDir,
     roles: env.roles ?? node.roles ?? [...ROLES],
     nodeId: env.nodeId ?? node.id ?? defaultNodeId(),
-    listen: { host: listen.host, port: env.port ?? listen.port },
+    listen: { host: listen.host, port: env.port ?? listen.port, explicit: env.listen !== undefined || env.port !== undefined || node.listen !== undefined },
     mongo: shards === undefined ? null : { shards, buckets },
     redis: redisUrl === undefined ? null : { url: redisUrl, prefix: env.redisPrefix ?? node.redis?.prefix ?? 'taskplane:' },
     runner: {
@@ -261,6 +267,9 @@ function compile(
       pollMs: node.runner?.poll_ms ?? 1000,
       drainGraceMs: node.runner?.drain_grace_ms ?? 10_000,
       heartbeatMs: node.runner?.heartbeat_ms ?? 2000,
+      ownTags: ownTags === null ? null : [...new Set(ownTags)],
+      allowInitCommand: env.allowInitCommand ?? node.runner?.allow_init_command ?? false,
+      initCommandTimeoutMs: node.runner?.init_command_timeout_ms ?? 300_000,
     },
     scheduler: { leaseMs: node.scheduler?.lease_ms ?? 5000 },
     storage: {

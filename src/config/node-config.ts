@@ -18,8 +18,20 @@ export interface NodeConfig {
   readonly roles: readonly Role[];
   /** Node id; @defaultValue `<hostname>-<pid>-<random>` */
   readonly nodeId: string;
-  /** HTTP listen address of the api role. @defaultValue 127.0.0.1:4000 */
-  readonly listen: { readonly host: string; readonly port: number };
+  /**
+   * HTTP listen address: `/graphql` (api role), `/healthz`, `/readyz` and `/metrics`.
+   * @defaultValue 127.0.0.1:4000
+   */
+  readonly listen: {
+    readonly host: string;
+    readonly port: number;
+    /**
+     * True when the address was set (`node.listen`, `TASKPLANE_LISTEN` or `PORT`), false for the
+     * default. A node without the api role serves health and metrics only when it was set, so
+     * several such nodes on one machine do not fight over the default port.
+     */
+    readonly explicit: boolean;
+  };
   /** Null → embedded storage. */
   readonly mongo: {
     readonly shards: readonly string[];
@@ -37,8 +49,26 @@ export interface NodeConfig {
     readonly cluster: string;
     /** @defaultValue `default` */
     readonly group: string;
-    /** Tags listened to; always includes `default` unless `exclusiveTags`. @defaultValue [`default`] */
+    /**
+     * Tags listened to while the worker group's config names no tags: the configured ones plus
+     * `default` (untagged runs carry it). @defaultValue [`default`]
+     */
     readonly tags: readonly string[];
+    /**
+     * The tags `WORKER_TAGS` or `node.runner.tags` set, as written (no `default` added), or null
+     * when neither is set. When the group's config names tags, a runner listens to those plus
+     * these, so this tells "set to nothing in particular" apart from "set to `default`".
+     * @defaultValue null
+     */
+    readonly ownTags: readonly string[] | null;
+    /**
+     * Whether this runner runs its worker group's `initCommand` at start (`RUNNER_ALLOW_INIT_COMMAND`).
+     * Off by default: the command comes from the shared catalog, so anyone who may change worker
+     * groups could otherwise run shell commands on every runner. @defaultValue false
+     */
+    readonly allowInitCommand: boolean;
+    /** How long the init command may run before the runner gives up and stops. @defaultValue 300000 (5 min) */
+    readonly initCommandTimeoutMs: number;
     /** Runs at once (`task_runner.capacity`). @defaultValue 128 */
     readonly capacity: number;
     /** Polling interval when no wake-up arrives. @defaultValue 1000 */

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Catalog, WorkerGroupConfig } from '../catalog/contract.js';
 import type { Coordinator } from '../coordination/contract.js';
 import { coerceError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
@@ -6,18 +7,30 @@ import { LIMITS } from '../core/limits.js';
 import type { RunnerInfo } from '../core/members.js';
 import { leaseOf, type JsonValue, type Run, type RunnerIdentity } from '../core/types.js';
 import type { TaskStore } from '../storage/contract.js';
+import { checkRunnerCluster } from './check-cluster.js';
+import { effectiveRouting, sameRouting, type Routing } from './effective-routing.js';
+import { runGroupInitCommand } from './init-command.js';
 import { RunExecution } from './run-execution.js';
 import { SettlementQueue } from './settlement-queue.js';
 import { WakeSignal } from './wake-signal.js';
+import { WorkerGroupWatch } from './worker-group-watch.js';
 
 /**
  * The runner role: claims runs its handlers can execute and runs at most `capacity` at once.
  *
- * State: `idle` → start() → `running` → drain() → `draining` → `closed`.
+ * State: `idle` → start() → `starting` → `running` → drain() → `draining` → `closed`.
+ * - Start (with a catalog): the runner's cluster must exist (else `UnknownClusterError`); its
+ *   worker group's config is read, and the group's init command, if any, is run to completion
+ *   when `allowInitCommand` — all before the first claim.
+ * - Routing: what it claims (tags, claim order by tag priority, handlers) follows its worker
+ *   group's config while it runs (`WorkerGroupWatch`, `effectiveRouting`); each change is
+ *   announced in the next heartbeat, which is sent at once.
  * - Claiming: one loop. When slots are free it takes up to that many runs in one `take` (a
- *   constant number of round trips per shard), then sleeps until a wake-up — `work:<cluster>` on
- *   the coordinator, a slot freeing up after a full claim — or `pollMs`, the fallback that keeps
- *   work moving while Redis is down and finds retries whose backoff has passed.
+ *   constant number of round trips per shard) — one `take` per tag-priority level, highest first,
+ *   when the group gives its tags different priorities — then sleeps until a wake-up —
+ *   `work:<cluster>` on the coordinator, a slot freeing up after a full claim, a routing change —
+ *   or `pollMs`, the fallback that keeps work moving while Redis is down and finds retries whose
+ *   backoff has passed.
  * - Leases: every `renewEveryMs` the leases a third of the way through their `timeToResolve`
  *   are renewed in one batch; a lease reported lost aborts its handler, a stop request aborts it
  *   as `stopped`. Stops also arrive at once on the `stop` channel.
@@ -33,7 +46,10 @@ export interface RunnerOptions {
   readonly node: string;
   readonly cluster: string;
   readonly group: string;
+  /** Tags listened to while the group's config names none (with `default`, as configured). */
   readonly tags: readonly string[];
+  /** Tags set explicitly (`WORKER_TAGS`); added to the group's tags when it names some. @defaultValue null */
+  readonly ownTags?: readonly string[] | null;
   readonly handlers: ReadonlyMap<string, Handler>;
   readonly capacity: number;
   readonly pollMs: number;
@@ -43,14 +59,30 @@ export interface RunnerOptions {
   readonly stopCheckMs?: number;
   /** How often leases are checked; a lease is renewed once a third of its time has passed. @defaultValue 250 */
   readonly renewEveryMs?: number;
+  /**
+   * Where the runner checks its cluster and reads its worker group's config. Without one it
+   * keeps its own tags and handlers and runs no init command (embedded tools, benchmarks).
+   */
+  readonly catalog?: Pick<Catalog, 'getCluster' | 'listClusters' | 'getWorkerGroup'>;
+  /** Run the worker group's init command at start. @defaultValue false */
+  readonly allowInitCommand?: boolean;
+  /** @defaultValue 300000 (5 min) */
+  readonly initCommandTimeoutMs?: number;
+  /** The group's config is re-read at least this often (a change message makes it sooner). @defaultValue 2000 */
+  readonly groupCheckMs?: number;
 }
 
-type State = 'idle' | 'running' | 'draining' | 'closed';
+type State = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
 
 export class Runner {
   readonly #options: RunnerOptions;
   readonly #log: Logger;
-  readonly #identity: RunnerIdentity;
+  /** What `take` is asked for; replaced (never mutated) when the group's config changes. */
+  #identity: RunnerIdentity;
+  #routing: Routing;
+  #watch: WorkerGroupWatch | null = null;
+  /** Aborts the start (the init command) when the runner is closed while starting. */
+  readonly #starting = new AbortController();
   readonly #active = new Map<string, RunExecution>();
   readonly #wake = new WakeSignal();
   readonly #settlements: SettlementQueue;
@@ -64,7 +96,8 @@ export class Runner {
   constructor(options: RunnerOptions) {
     this.#options = options;
     this.#log = options.log.child({ runner: options.id });
-    this.#identity = { id: options.id, cluster: options.cluster, tags: [...options.tags], handlers: [...options.handlers.keys()] };
+    this.#routing = effectiveRouting(this.#ownRouting(), null);
+    this.#identity = { id: options.id, cluster: options.cluster, tags: this.#routing.tags, handlers: this.#routing.handlers };
     this.#settlements = new SettlementQueue(options.store, this.#log);
   }
 
@@ -76,10 +109,48 @@ export class Runner {
     return this.#active.size;
   }
 
-  start(): void {
+  /** What `take` is asked for now. */
+  get identity(): RunnerIdentity {
+    return this.#identity;
+  }
+
+  /**
+   * Starts claiming. With a catalog, first checks the cluster, applies the worker group's config
+   * and runs its init command; rejects (and claims nothing) when one of those fails. Without a
+   * catalog, claiming starts before this returns.
+   */
+  async start(): Promise<void> {
     if (this.#state !== 'idle') throw new Error(`runner ${this.#options.id} is ${this.#state}; start it once`);
+    this.#state = 'starting';
+    const { coordinator, cluster, catalog } = this.#options;
+    if (catalog) {
+      // close() may come while a step is in flight: it aborts the init command, and no later step runs.
+      const stillStarting = () => {
+        if (this.#state !== 'starting') throw new Error(`runner ${this.#options.id} was closed while starting`);
+      };
+      await checkRunnerCluster(catalog, cluster);
+      stillStarting();
+      const group = await catalog.getWorkerGroup(this.#options.group);
+      stillStarting();
+      this.#applyGroup(group);
+      await runGroupInitCommand(group, {
+        allowed: this.#options.allowInitCommand ?? false,
+        timeoutMs: this.#options.initCommandTimeoutMs ?? 300_000,
+        log: this.#log,
+        signal: this.#starting.signal,
+      });
+      stillStarting();
+      this.#watch = new WorkerGroupWatch({
+        catalog,
+        coordinator,
+        group: this.#options.group,
+        log: this.#log,
+        onChange: (config) => this.#applyGroup(config),
+        ...(this.#options.groupCheckMs !== undefined ? { everyMs: this.#options.groupCheckMs } : {}),
+      });
+      this.#watch.start(group);
+    }
     this.#state = 'running';
-    const { coordinator, cluster } = this.#options;
     this.#unsubscribe.push(coordinator.subscribe(`work:${cluster}`, () => this.#wake.wake()));
     this.#unsubscribe.push(
       coordinator.subscribe('stop', (message) => {
@@ -91,13 +162,41 @@ export class Runner {
     this.#timers.push(setInterval(() => void this.#heartbeat(), this.#options.heartbeatMs));
     void this.#heartbeat();
     this.#loop = this.#claimLoop();
-    this.#log.info({ cluster, tags: this.#identity.tags, handlers: this.#identity.handlers.length, capacity: this.#options.capacity }, 'runner started');
+    this.#log.info(
+      { cluster, group: this.#options.group, tags: this.#identity.tags, handlers: this.#identity.handlers.length, capacity: this.#options.capacity },
+      'runner started',
+    );
+  }
+
+  #ownRouting() {
+    const { tags, ownTags, handlers } = this.#options;
+    return { tags, ownTags: ownTags ?? null, handlers: [...handlers.keys()] };
+  }
+
+  /** Follows the group's config: new routing, a log line and an early heartbeat when it changed. */
+  #applyGroup(group: WorkerGroupConfig | null): void {
+    const routing = effectiveRouting(this.#ownRouting(), group);
+    const changed = !sameRouting(routing, this.#routing) || routing.problem !== this.#routing.problem;
+    this.#routing = routing;
+    this.#identity = { id: this.#options.id, cluster: this.#options.cluster, tags: routing.tags, handlers: routing.handlers };
+    if (!changed && this.#state !== 'starting') return;
+    const priorities = routing.levels.length > 1 ? routing.levels : undefined;
+    this.#log.info(
+      { group: this.#options.group, configured: group !== null, tags: routing.tags, priorities, dedicatedHandler: routing.dedicatedHandler, handlers: routing.handlers.length },
+      group ? 'following the worker group config' : 'worker group has no stored config; using the runner\'s own tags and handlers',
+    );
+    if (routing.problem) this.#log.error({ group: this.#options.group }, routing.problem);
+    if (this.#state === 'running') {
+      void this.#heartbeat();
+      this.#wake.wake();
+    }
   }
 
   /** Stops claiming, waits up to `graceMs` for running handlers, hands the rest back, then closes. */
   async drain(graceMs = this.#options.drainGraceMs): Promise<void> {
-    if (this.#state === 'closed' || this.#state === 'idle') {
+    if (this.#state === 'closed' || this.#state === 'idle' || this.#state === 'starting') {
       this.#state = 'closed';
+      this.#starting.abort();
       return;
     }
     if (this.#state === 'running') {
@@ -114,6 +213,7 @@ export class Runner {
       this.#state = 'closed';
       for (const unsubscribe of this.#unsubscribe) unsubscribe();
       for (const timer of this.#timers) clearInterval(timer);
+      this.#watch?.close();
       this.#settlements.close();
       await this.#options.coordinator.leave('runner', this.#options.id);
       this.#log.info('runner closed');
@@ -132,18 +232,25 @@ export class Runner {
         await this.#wake.wait(pollMs);
         continue;
       }
-      let claimed: Run[] = [];
+      const identity = this.#identity;
+      const { levels } = this.#routing;
+      let claimed = 0;
       try {
-        const taken = await store.take(this.#identity, Math.min(free, LIMITS.takeBatch));
-        claimed = taken.runs;
-        if (taken.unavailable.length > 0) this.#log.warn({ shards: taken.unavailable }, 'shards unavailable while claiming');
+        // Higher-priority tags first; a level is asked only for the slots the ones above left free.
+        for (const tags of levels) {
+          const want = Math.min(free - claimed, LIMITS.takeBatch);
+          if (want <= 0) break;
+          const taken = await store.take(levels.length === 1 ? identity : { ...identity, tags }, want);
+          if (taken.unavailable.length > 0) this.#log.warn({ shards: taken.unavailable }, 'shards unavailable while claiming');
+          for (const run of taken.runs) this.#execute(run);
+          claimed += taken.runs.length;
+        }
       } catch (error) {
         this.#log.error({ err: coerceError(error) }, 'claim failed');
       }
-      for (const run of claimed) this.#execute(run);
       if (this.#state !== 'running') break;
       // A full claim suggests more work is waiting: claim again as soon as a slot frees.
-      if (claimed.length === 0 || claimed.length < free) await this.#wake.wait(pollMs);
+      if (claimed === 0 || claimed < free) await this.#wake.wait(pollMs);
     }
   }
 
@@ -197,14 +304,16 @@ export class Runner {
   }
 
   async #heartbeat(): Promise<void> {
-    const { coordinator, id, node, cluster, group, tags, capacity, heartbeatMs } = this.#options;
+    const { coordinator, id, node, cluster, group, capacity, heartbeatMs } = this.#options;
     const info: RunnerInfo = {
       id,
       node,
       cluster,
       group,
-      tags: [...tags],
-      handlers: this.#identity.handlers,
+      // What it claims now, so the api's waiting reasons follow the group's config.
+      tags: [...this.#identity.tags],
+      handlers: [...this.#identity.handlers],
+      dedicatedHandler: this.#routing.dedicatedHandler,
       capacity,
       load: this.#active.size,
       state: this.#state === 'running' ? 'running' : 'draining',

@@ -196,10 +196,19 @@ export function catalogConformance(label: string, make: CatalogFactory): void {
         expect(created).toMatchObject({ slug: 'gpu-ab12cd', name: 'GPU' });
         await expect(catalog.createCluster({ name: 'other', slug: 'gpu-ab12cd' })).rejects.toMatchObject({
           code: 'CONFLICT',
-          message: "cluster slug 'gpu-ab12cd' is taken",
+          message: expect.stringMatching(/^cluster slug 'gpu-ab12cd' is taken; choose another/),
         });
-        await expect(catalog.createCluster({ name: 'mine', slug: DEFAULT_CLUSTER })).rejects.toMatchObject({ code: 'CONFLICT' });
+        const reserved = await validationError(catalog.createCluster({ name: 'mine', slug: DEFAULT_CLUSTER }));
+        expect(reserved).toMatchObject({ field: 'slug', message: expect.stringMatching(/'default' is the default cluster's slug/) });
         expect((await validationError(catalog.createCluster({ name: 'x', slug: 'Not A Slug' }))).field).toBe('slug');
+        for (const bad of ['', '-lead', 'under_score', 'UPPER', 'dot.ted', 'a'.repeat(64)]) {
+          expect((await validationError(catalog.createCluster({ name: 'x', slug: bad }))).field, bad).toBe('slug');
+        }
+        const longest = await catalog.createCluster({ name: 'long', slug: 'a'.repeat(63) });
+        expect(longest.slug).toHaveLength(63);
+        expect(await catalog.deleteCluster(longest.slug)).toBe(true);
+        expect((await catalog.createCluster({ name: 'one', slug: '7' })).slug).toBe('7');
+        expect(await catalog.deleteCluster('7')).toBe(true);
         expect((await validationError(catalog.createCluster({ name: '' }))).field).toBe('name');
         expect((await validationError(catalog.createCluster({ name: 'x', description: 'd'.repeat(1001) }))).field).toBe('description');
         expect(await catalog.getCluster('gpu-ab12cd')).toEqual(created);
@@ -247,11 +256,107 @@ export function catalogConformance(label: string, make: CatalogFactory): void {
         expect((await catalog.listClusters()).map((c) => c.slug)).toEqual(['default', 'busy']);
       });
 
+      it('updates a cluster\'s name and description, never its slug; null when missing', async () => {
+        const created = await catalog.createCluster({ name: 'testing', slug: 'testing-1', description: 'first' });
+        const renamed = await catalog.updateCluster('testing-1', { name: 'Testing (renamed)' });
+        expect(renamed).toEqual({ ...created, name: 'Testing (renamed)' });
+        expect(await catalog.getCluster('testing-1')).toEqual(renamed);
+        const described = await catalog.updateCluster('testing-1', { description: 'second' });
+        expect(described).toEqual({ ...created, name: 'Testing (renamed)', description: 'second' });
+        const cleared = await catalog.updateCluster('testing-1', { description: null });
+        expect(cleared?.description).toBeNull();
+        expect(await catalog.updateCluster('testing-1', {})).toEqual(cleared);
+        expect(await catalog.getCluster('testing-1')).toEqual(cleared);
+
+        // The default cluster may be renamed; its slug stays.
+        const renamedDefault = await catalog.updateCluster(DEFAULT_CLUSTER, { name: 'Main' });
+        expect(renamedDefault).toMatchObject({ slug: DEFAULT_CLUSTER, name: 'Main' });
+        expect((await catalog.listClusters()).map((c) => [c.slug, c.name])).toEqual([[DEFAULT_CLUSTER, 'Main'], ['testing-1', 'Testing (renamed)']]);
+
+        expect(await catalog.updateCluster('missing', { name: 'x' })).toBeNull();
+        expect(await catalog.getCluster('missing')).toBeNull();
+      });
+
+      it('refuses a bad update before writing anything, whether or not the cluster exists', async () => {
+        const created = await catalog.createCluster({ name: 'keep', slug: 'keep' });
+        expect((await validationError(catalog.updateCluster('keep', { name: '' }))).field).toBe('name');
+        expect((await validationError(catalog.updateCluster('keep', { name: 'ok', description: 'd'.repeat(1001) }))).field).toBe('description');
+        expect((await validationError(catalog.updateCluster('missing', { name: 'x\u0001' }))).field).toBe('name');
+        expect(await catalog.getCluster('keep')).toEqual(created);
+      });
+
       it('lists the default cluster first, then by slug', async () => {
         await catalog.createCluster({ name: 'z', slug: 'zeta' });
         await catalog.createCluster({ name: 'a', slug: 'alpha' });
         await catalog.createCluster({ name: 'e', slug: 'epsilon' });
         expect((await catalog.listClusters()).map((c) => c.slug)).toEqual(['default', 'alpha', 'epsilon', 'zeta']);
+      });
+    });
+
+    describe('worker groups', () => {
+      it('puts, gets, lists, replaces and deletes worker-group configs', async () => {
+        expect(await catalog.listWorkerGroups()).toEqual([]);
+        expect(await catalog.getWorkerGroup('gpu')).toBeNull();
+        const gpu = await catalog.putWorkerGroup({
+          name: 'gpu',
+          tags: ['gpu', 'cuda-12'],
+          tagPriorities: [{ tag: 'gpu', priority: 10 }, { tag: 'cuda-12', priority: -1 }],
+          dedicatedHandler: 'ml.train',
+          initCommand: 'nvidia-smi && echo ready',
+        });
+        expect(gpu).toEqual({
+          name: 'gpu',
+          tags: ['gpu', 'cuda-12'],
+          tagPriorities: [{ tag: 'gpu', priority: 10 }, { tag: 'cuda-12', priority: -1 }],
+          dedicatedHandler: 'ml.train',
+          initCommand: 'nvidia-smi && echo ready',
+          updatedAt: expect.any(Date),
+        });
+        expect(await catalog.getWorkerGroup('gpu')).toEqual(gpu);
+        const bare = await catalog.putWorkerGroup({ name: 'batch' });
+        expect(bare).toMatchObject({ name: 'batch', tags: [], tagPriorities: [], dedicatedHandler: null, initCommand: null });
+        expect((await catalog.listWorkerGroups()).map((g) => g.name)).toEqual(['batch', 'gpu']);
+
+        // A put replaces the whole config: what it leaves out is gone.
+        const replaced = await catalog.putWorkerGroup({ name: 'gpu', tags: ['gpu'], dedicatedHandler: null });
+        expect(replaced).toMatchObject({ tags: ['gpu'], tagPriorities: [], dedicatedHandler: null, initCommand: null });
+        expect(await catalog.getWorkerGroup('gpu')).toEqual(replaced);
+
+        expect(await catalog.deleteWorkerGroup('gpu')).toBe(true);
+        expect(await catalog.deleteWorkerGroup('gpu')).toBe(false);
+        expect(await catalog.getWorkerGroup('gpu')).toBeNull();
+        expect((await catalog.listWorkerGroups()).map((g) => g.name)).toEqual(['batch']);
+      });
+
+      it('keeps tags that would be unsafe as document keys, as values', async () => {
+        const tags = ['a.b', 'x:y', 'under_score', 'Mixed-Case'];
+        const stored = await catalog.putWorkerGroup({ name: 'odd.group', tags, tagPriorities: tags.map((tag, i) => ({ tag, priority: i })) });
+        expect(await catalog.getWorkerGroup('odd.group')).toEqual(stored);
+        expect(stored.tagPriorities.map((p) => p.tag)).toEqual(tags);
+      });
+
+      it('refuses bad configs with the field that is wrong, storing nothing', async () => {
+        const before = await catalog.putWorkerGroup({ name: 'keep', tags: ['x'] });
+        const cases: Array<[Parameters<Catalog['putWorkerGroup']>[0], string, RegExp]> = [
+          [{ name: '' }, 'input.name', /letters, digits/],
+          [{ name: 'has space' }, 'input.name', /letters, digits/],
+          [{ name: 'keep', tags: ['ok', 'not ok'] }, 'input.tags.1', /letters, digits/],
+          [{ name: 'keep', tags: ['x', 'x'] }, 'input.tags.1', /lists tag 'x' twice/],
+          [{ name: 'keep', tags: Array.from({ length: 51 }, (_, i) => `t${i}`) }, 'input.tags', /at most 50 tags/],
+          [{ name: 'keep', tagPriorities: [{ tag: 'x', priority: 1.5 }] }, 'input.tagPriorities.0.priority', /integer/],
+          [{ name: 'keep', tagPriorities: [{ tag: 'x', priority: 10_000_000 }] }, 'input.tagPriorities.0.priority', /from -1000000 to 1000000/],
+          [{ name: 'keep', tagPriorities: [{ tag: 'x', priority: 1 }, { tag: 'x', priority: 2 }] }, 'input.tagPriorities.1.tag', /twice/],
+          [{ name: 'keep', dedicatedHandler: 'not a handler' }, 'input.dedicatedHandler', /handler name/],
+          [{ name: 'keep', initCommand: '   ' }, 'input.initCommand', /blank/],
+          [{ name: 'keep', initCommand: 'x'.repeat(8 * 1024 + 1) }, 'input.initCommand', /at most 8192/],
+          [{ name: 'keep', colour: 'blue' } as never, 'input', /unknown key/],
+        ];
+        for (const [input, field, message] of cases) {
+          const error = await validationError(catalog.putWorkerGroup(input));
+          expect(error.field, JSON.stringify(input).slice(0, 80)).toBe(field);
+          expect(error.message).toMatch(message);
+        }
+        expect(await catalog.listWorkerGroups()).toEqual([before]);
       });
     });
   });

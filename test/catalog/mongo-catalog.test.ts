@@ -35,9 +35,14 @@ describe('mongodb catalog', () => {
       expect(catalog.engine).toBe('mongodb');
       await catalog.putDefinition({ name: 'n', kind: 'single_shot', funcName: 'm.f', args: { 'a.b': [[1]] } }, 'api');
       await catalog.createCluster({ name: 'c', slug: 'c' });
+      await catalog.putWorkerGroup({ name: 'g', tags: ['a.b'], tagPriorities: [{ tag: 'a.b', priority: 3 }] });
       const db = client.db();
       const names = (await db.listCollections().toArray()).map((c) => c.name).sort();
-      expect(names).toEqual(['catalog_meta', 'clusters', 'definitions']);
+      expect(names).toEqual(['catalog_meta', 'clusters', 'definitions', 'worker_groups']);
+      // Tag priorities are pairs in an array: a tag never becomes a document key.
+      const group = await db.collection<{ _id: string; [key: string]: unknown }>('worker_groups').findOne({ _id: 'g' });
+      expect(group).toMatchObject({ tags: ['a.b'], tagPriorities: [{ tag: 'a.b', priority: 3 }], dedicatedHandler: null, initCommand: null });
+      expect(group?.updatedAt).toBeInstanceOf(Date);
       const definition = await db.collection<{ _id: string; [key: string]: unknown }>('definitions').findOne({ _id: 'n' });
       expect(definition?.args).toBe('{"a.b":[[1]]}');
       expect(definition?.updatedAt).toBeInstanceOf(Date);

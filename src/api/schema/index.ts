@@ -10,6 +10,7 @@ import './statistics.js';
 import './shard.js';
 import './cluster.js';
 import './runner.js';
+import './worker-group.js';
 import './node.js';
 
 /** The whole schema: each import above adds one domain type with its queries and mutations. */

@@ -1,15 +1,12 @@
 import { builder } from '../builder.js';
-import type { RunnerView } from '../registry.js';
-import { RunnerRef, TaskConnectionRef, WorkerGroupRef, type WorkerGroupShape } from './refs.js';
+import { RunnerRef, TaskConnectionRef } from './refs.js';
 import { pageArgs, pageRequest } from './run-connection.js';
 
-/** Runners and worker groups, as the live registry shows them (members with a fresh heartbeat). */
+/** Runners, as the live registry shows them (members with a fresh heartbeat). Worker groups: `worker-group.ts`. */
 
 const RunnerStateEnum = builder.enumType('RunnerState', {
   values: { RUNNING: { value: 'running' }, DRAINING: { value: 'draining', description: 'Shutting down: takes no new runs.' } } as const,
 });
-
-const union = (lists: ReadonlyArray<readonly string[]>) => [...new Set(lists.flat())].sort();
 
 RunnerRef.implement({
   description: 'A live runner process slot: it claims runs of its cluster that carry one of its tags and have one of its handlers.',
@@ -18,8 +15,13 @@ RunnerRef.implement({
     node: t.exposeString('node', { description: 'Id of the node (process) the runner lives in.' }),
     cluster: t.exposeString('cluster'),
     group: t.exposeString('group', { description: 'Worker group.' }),
-    tags: t.exposeStringList('tags'),
-    handlers: t.exposeStringList('handlers', { description: 'Handler names (`funcName`s) it can run.' }),
+    tags: t.exposeStringList('tags', { description: 'Tags it claims now: its own (WORKER_TAGS), or as its worker group\'s config sets them.' }),
+    handlers: t.exposeStringList('handlers', { description: 'Handler names (`funcName`s) it claims now: those it loaded, or its group\'s dedicated one.' }),
+    dedicatedHandler: t.string({
+      nullable: true,
+      description: 'Its worker group\'s dedicated handler, when the group names one.',
+      resolve: (runner) => runner.dedicatedHandler ?? null,
+    }),
     capacity: t.exposeInt('capacity', { description: 'Runs it executes at once, at most.' }),
     load: t.exposeInt('load', { description: 'Runs executing now.' }),
     state: t.field({ type: RunnerStateEnum, resolve: (runner) => runner.state }),
@@ -33,31 +35,6 @@ RunnerRef.implement({
     }),
   }),
 });
-
-WorkerGroupRef.implement({
-  description: 'Runners of one cluster that share a worker group.',
-  fields: (t) => ({
-    name: t.exposeString('name'),
-    cluster: t.exposeString('cluster'),
-    runners: t.field({ type: [RunnerRef], resolve: (group) => [...group.runners] }),
-    capacity: t.int({ resolve: (group) => group.runners.reduce((sum, r) => sum + r.capacity, 0) }),
-    load: t.int({ resolve: (group) => group.runners.reduce((sum, r) => sum + r.load, 0) }),
-    tags: t.stringList({ resolve: (group) => union(group.runners.map((r) => r.tags)) }),
-    handlers: t.stringList({ resolve: (group) => union(group.runners.map((r) => r.handlers)) }),
-  }),
-});
-
-/** Runners grouped by (cluster, group), sorted. */
-export function workerGroups(runners: readonly RunnerView[]): WorkerGroupShape[] {
-  const groups = new Map<string, WorkerGroupShape & { runners: RunnerView[] }>();
-  for (const runner of runners) {
-    const key = `${runner.cluster}\u0000${runner.group}`;
-    const group = groups.get(key) ?? { cluster: runner.cluster, name: runner.group, runners: [] };
-    group.runners.push(runner);
-    groups.set(key, group);
-  }
-  return [...groups.keys()].sort().map((key) => groups.get(key)!);
-}
 
 builder.queryFields((t) => ({
   runners: t.field({
@@ -73,11 +50,5 @@ builder.queryFields((t) => ({
             (args.handler == null || r.handlers.includes(args.handler)),
         )
         .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
-  }),
-  workerGroups: t.field({
-    type: [WorkerGroupRef],
-    args: { cluster: t.arg.string() },
-    resolve: async (_root, args, context) =>
-      workerGroups((await context.runners()).filter((r) => args.cluster == null || r.cluster === args.cluster)),
   }),
 }));
