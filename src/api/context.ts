@@ -7,6 +7,7 @@ import type { NodeInfo } from '../core/members.js';
 import type { Run } from '../core/types.js';
 import type { BucketRouter } from '../storage/bucket-router.js';
 import type { ShardHealth, Statistics, StatisticsQuery, TaskStore } from '../storage/contract.js';
+import { ANONYMOUS, type Principal } from './auth/tokens.js';
 import type { LiveStreams } from './live/streams.js';
 import { toNodeView, toRunnerView, type NodeView, type RunnerView } from './registry.js';
 
@@ -39,6 +40,8 @@ export interface ApiDeps {
  */
 export interface ApiContext {
   readonly deps: ApiDeps;
+  /** Who sent the request: the token's principal (null: no valid token) and the peer address. */
+  readonly caller: Caller;
   /** Subscription streams of this api instance. */
   readonly live: LiveStreams;
   /** The `Task` loader's batch function: one `getMany` per shard. Ids must be valid run ids. */
@@ -55,7 +58,16 @@ export interface ApiContext {
   onRefresh(clear: () => void): void;
 }
 
-export function createContext(deps: ApiDeps, live: LiveStreams): ApiContext {
+export interface Caller {
+  /** Null when auth is on and the request carried no valid token. */
+  readonly principal: Principal | null;
+  readonly address: string | null;
+}
+
+/** In-process calls (tests, embedders) act as the anonymous admin unless they say otherwise. */
+const IN_PROCESS: Caller = { principal: ANONYMOUS, address: null };
+
+export function createContext(deps: ApiDeps, live: LiveStreams, caller: Caller = IN_PROCESS): ApiContext {
   const memo = new Map<string, Promise<unknown>>();
   const clearers = new Set<() => void>();
   const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
@@ -71,6 +83,7 @@ export function createContext(deps: ApiDeps, live: LiveStreams): ApiContext {
 
   return {
     deps,
+    caller,
     live,
     loadRuns: (ids) => loadRunsPerShard(deps.store, ids),
     runners: () =>

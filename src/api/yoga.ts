@@ -1,6 +1,9 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { createContext, loadRunsPerShard, type ApiContext, type ApiDeps } from './context.js';
+import type { IncomingMessage } from 'node:http';
+import { useAccessControl } from './auth/use-access-control.js';
+import { ANONYMOUS, Authenticator, type TokenEntry } from './auth/tokens.js';
+import { createContext, loadRunsPerShard, type ApiContext, type ApiDeps, type Caller } from './context.js';
 import { DEFAULT_API_LIMITS, armorConfig, type ApiLimits } from './limits.js';
 import { RunEventHub } from './live/run-event-hub.js';
 import { createLiveStreams } from './live/streams.js';
@@ -18,6 +21,13 @@ export interface ApiOptions {
   readonly limits?: Partial<ApiLimits>;
   /** Serve GraphiQL on GET with `Accept: text/html`. @defaultValue true */
   readonly graphiql?: boolean;
+  /** Tokens, CORS and mutation rate limit (`node.api`). @defaultValue auth off, no tokens, CORS off, 600 mutations/min */
+  readonly access?: {
+    readonly auth: boolean;
+    readonly tokens: readonly TokenEntry[];
+    readonly corsOrigins: readonly string[];
+    readonly mutationsPerMinute: number;
+  };
 }
 
 export interface Api {
@@ -34,17 +44,25 @@ export interface Api {
  */
 export function createApi(deps: ApiDeps, options: ApiOptions = {}): Api {
   const limits: ApiLimits = { ...DEFAULT_API_LIMITS, ...options.limits };
+  const access = options.access ?? { auth: false, tokens: [], corsOrigins: [], mutationsPerMinute: 600 };
+  const authenticator = new Authenticator(access.tokens);
   const hub = new RunEventHub(deps.coordinator, (ids) => loadRunsPerShard(deps.store, ids), deps.logger);
   const live = createLiveStreams(hub, deps.store, deps.logger);
 
   const yoga = createYoga<Record<string, unknown>, ApiContext>({
     schema,
     graphqlEndpoint: options.endpoint ?? '/graphql',
-    context: () => createContext(deps, live),
+    context: (initial) => createContext(deps, live, callerOf(initial, access.auth ? authenticator : null)),
+    // CORS is off (no Access-Control headers at all) unless origins are configured.
+    cors: access.corsOrigins.length > 0 ? { origin: [...access.corsOrigins], credentials: false } : false,
     maskedErrors: { maskError: createMaskError(deps.logger) },
     maxRequestBodySize: limits.maxBodyBytes,
     // The page-size check comes first: it answers what the cost rule would refuse less clearly.
-    plugins: [usePageSizeLimit(), EnvelopArmorPlugin(armorConfig(limits))],
+    plugins: [
+      usePageSizeLimit(),
+      EnvelopArmorPlugin(armorConfig(limits)),
+      useAccessControl({ auth: access.auth, mutationsPerMinute: access.mutationsPerMinute, catalog: deps.catalog, ...(deps.logger ? { logger: deps.logger } : {}) }),
+    ],
     graphiql: options.graphiql ?? true,
     landingPage: false,
     // Errors are logged by the mask (with the node's logger), once.
@@ -58,4 +76,11 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Api {
       hub.close();
     },
   };
+}
+
+/** The caller of a request: its token's principal (or the anonymous admin when auth is off) and its peer address. */
+function callerOf(initial: { request?: Request; req?: IncomingMessage }, authenticator: Authenticator | null): Caller {
+  const address = initial.req?.socket?.remoteAddress ?? null;
+  if (!authenticator) return { principal: ANONYMOUS, address };
+  return { principal: authenticator.authenticate(initial.request?.headers.get('authorization') ?? null), address };
 }

@@ -29,7 +29,7 @@ export interface CatalogCollection<T extends CatalogDocument> {
   deleteOne(id: string): Promise<boolean>;
 }
 
-export type CatalogCollectionName = 'definitions' | 'clusters' | 'worker_groups' | 'catalog_meta';
+export type CatalogCollectionName = 'definitions' | 'clusters' | 'worker_groups' | 'catalog_meta' | 'audit_log';
 
 /** Where the catalog's collections live, with its lifecycle. */
 export interface CatalogDatabase {

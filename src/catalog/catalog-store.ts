@@ -12,8 +12,9 @@ import { encodePayload, parseInput } from '../core/run-input.js';
 import type { JsonValue, TaskKind } from '../core/types.js';
 import { DuplicateDocumentError, type CatalogCollection, type CatalogDatabase } from './catalog-collection.js';
 import { ClusterStore } from './clusters.js';
-import type { ApplyResult, Catalog, Cluster, WorkerGroupConfig, WorkerGroupInput } from './contract.js';
+import type { ApplyResult, AuditEntry, AuditEntryInput, Catalog, Cluster, WorkerGroupConfig, WorkerGroupInput } from './contract.js';
 import { WorkerGroupStore } from './worker-groups.js';
+import { AuditLogStore } from './audit-log.js';
 
 /**
  * The catalog over any `CatalogDatabase` (MongoDB or memory). Definitions are kept here; clusters
@@ -118,6 +119,7 @@ export class CatalogStore implements Catalog {
   readonly #clusters: ClusterStore;
   readonly #meta: CatalogCollection<VersionDocument>;
   readonly #groups: WorkerGroupStore;
+  readonly #audit: AuditLogStore;
   #started: Promise<void> | null = null;
 
   constructor(options: CatalogStoreOptions) {
@@ -127,6 +129,7 @@ export class CatalogStore implements Catalog {
     this.#clusters = new ClusterStore(options.database.collection('clusters'), options);
     this.#meta = options.database.collection('catalog_meta');
     this.#groups = new WorkerGroupStore(options.database.collection('worker_groups'));
+    this.#audit = new AuditLogStore(options.database.collection('audit_log'));
   }
 
   /** Connects and makes sure the default cluster and a version mark exist. Idempotent. */
@@ -143,6 +146,14 @@ export class CatalogStore implements Catalog {
     const now = new Date();
     await this.#clusters.ensureDefault(now);
     await insertUnlessPresent(this.#meta, { _id: VERSION_ID, value: randomUUID(), at: now });
+  }
+
+  recordAudit(entry: AuditEntryInput): Promise<void> {
+    return this.#audit.record(entry);
+  }
+
+  listAudit(first: number, actor?: string): Promise<AuditEntry[]> {
+    return this.#audit.list(first, actor);
   }
 
   async close(): Promise<void> {

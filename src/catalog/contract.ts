@@ -48,6 +48,11 @@ export interface Catalog {
   putWorkerGroup(input: WorkerGroupInput): Promise<WorkerGroupConfig>;
   /** False when there was none. Its runners fall back to their own tags and handlers. */
   deleteWorkerGroup(name: string): Promise<boolean>;
+
+  /** Appends one entry to the audit log (kept bounded: the newest entries stay). */
+  recordAudit(entry: AuditEntryInput): Promise<void>;
+  /** The newest `first` audit entries, newest first, optionally of one actor. */
+  listAudit(first: number, actor?: string): Promise<AuditEntry[]>;
 }
 
 export interface ApplyResult {
@@ -98,3 +103,24 @@ export interface WorkerGroupInput {
 
 /** The cluster that always exists. */
 export const DEFAULT_CLUSTER = 'default';
+
+/** One mutation as the audit log keeps it. */
+export interface AuditEntryInput {
+  readonly at: Date;
+  /** The token's name, or `anonymous` when auth is off. */
+  readonly actor: string;
+  readonly role: string;
+  /** The caller's address as the api node saw it. */
+  readonly address: string | null;
+  /** The mutation fields executed, e.g. `task.start`, `cluster.delete`. */
+  readonly operations: readonly string[];
+  /** The request's variables, JSON, cut to a bounded length. */
+  readonly variables: string | null;
+  readonly outcome: 'ok' | 'error';
+  /** Error codes of a failed mutation (`FORBIDDEN`, `BAD_USER_INPUT` …). */
+  readonly errors: readonly string[];
+}
+
+export interface AuditEntry extends AuditEntryInput {
+  readonly id: string;
+}

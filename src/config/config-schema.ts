@@ -106,6 +106,19 @@ export const capacitySchema = z
 
 export const allowInitCommandSchema = z.boolean({ error: 'must be true or false' });
 
+export const AUTH_MODES = ['auto', 'on', 'off'] as const;
+export const authModeSchema = z.enum(AUTH_MODES, { error: `must be one of ${AUTH_MODES.join(', ')} (auto: on when the node listens beyond loopback)` });
+export const API_ROLES = ['viewer', 'operator', 'admin'] as const;
+const apiTokenSchema = z.strictObject(
+  {
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/, 'must be a name of letters, digits, `_`, `.`, `@` or `-`'),
+    role: z.enum(API_ROLES, { error: `must be one of ${API_ROLES.join(', ')}` }),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 of the token as 64 lowercase hex digits (`taskplane token create` prints it)'),
+  },
+  typeError('must be { name, role, sha256 }'),
+);
+const corsOriginSchema = z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an origin such as https://ops.example.com (scheme and host, no path)');
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const logLevelSchema = z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` });
 
@@ -170,6 +183,19 @@ const nodeSchema = z.strictObject({
     }),
   ),
   log_level: logLevelSchema.optional(),
+  api: section(
+    z.strictObject({
+      auth: authModeSchema.optional(),
+      tokens: z.array(apiTokenSchema, { error: 'must be a list of { name, role, sha256 }' }).max(1000).optional(),
+      cors_origins: z.array(corsOriginSchema, { error: 'must be a list of origins' }).max(100).optional(),
+      mutations_per_minute: z
+        .number({ error: 'must be a number of mutations' })
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(1_000_000, 'must be at most 1000000')
+        .optional(),
+    }),
+  ),
 });
 
 /** Module names are func_name prefixes, so they follow func_name's spelling (dots allowed). */

@@ -17,6 +17,7 @@ import {
   fileConfigSchema,
   groupSchema,
   logLevelSchema,
+  authModeSchema,
   mongoUrlListSchema,
   nodeIdSchema,
   parseListen,
@@ -184,6 +185,7 @@ interface EnvOverrides {
   tags?: readonly string[];
   capacity?: number;
   allowInitCommand?: boolean;
+  auth?: 'auto' | 'on' | 'off';
   logLevel?: NodeConfig['logLevel'];
 }
 
@@ -223,6 +225,7 @@ function readEnv(env: NodeJS.ProcessEnv): EnvOverrides {
     tags: check('WORKER_TAGS', tagListSchema, list),
     capacity: check('RUNNER_CAPACITY', capacitySchema, integer),
     allowInitCommand: check('RUNNER_ALLOW_INIT_COMMAND', allowInitCommandSchema, boolean),
+    auth: check('TASKPLANE_AUTH', authModeSchema),
     logLevel: check('TASKPLANE_LOG_LEVEL', logLevelSchema),
   };
 }
@@ -250,10 +253,26 @@ function compile(
   // Untagged runs carry the tag `default`; a runner that did not listen to it would never take them.
   const tags = [...new Set([...(ownTags ?? []), 'default'])];
 
+  const authMode = env.auth ?? node.api?.auth ?? 'auto';
+  const auth = authMode === 'on' || (authMode === 'auto' && !isLoopback(listen.host));
+  const tokens = node.api?.tokens ?? [];
+  const roles = env.roles ?? node.roles ?? [...ROLES];
+  if (auth && tokens.length === 0 && roles.includes('api')) {
+    failAt(
+      env.auth !== undefined ? 'TASKPLANE_AUTH' : 'node.api.tokens',
+      `API auth is on (${authMode === 'on' ? 'auth: on' : `the node listens on ${listen.host}, beyond loopback`}) but no token is configured; add tokens (\`taskplane token create --name NAME --role admin\` prints one) or set node.api.auth: off`,
+    );
+  }
+  const names = new Set<string>();
+  for (const token of tokens) {
+    if (names.has(token.name)) failAt('node.api.tokens', `token name '${token.name}' appears twice`);
+    names.add(token.name);
+  }
+
   return {
     file: known.file,
     baseDir: known.baseDir,
-    roles: env.roles ?? node.roles ?? [...ROLES],
+    roles,
     nodeId: env.nodeId ?? node.id ?? defaultNodeId(),
     listen: { host: listen.host, port: env.port ?? listen.port, explicit: env.listen !== undefined || env.port !== undefined || node.listen !== undefined },
     mongo: shards === undefined ? null : { shards, buckets },
@@ -281,8 +300,14 @@ function compile(
     runDefaults: { ...DEFAULT_RUN_DEFAULTS, timeToResolve: config.task_storage?.task_ttr ?? DEFAULT_RUN_DEFAULTS.timeToResolve },
     tasks: known.tasks,
     modules: known.modules,
+    api: { auth, tokens, corsOrigins: node.api?.cors_origins ?? [], mutationsPerMinute: node.api?.mutations_per_minute ?? 600 },
     logLevel: env.logLevel ?? node.log_level ?? 'info',
   };
+}
+
+/** Loopback addresses only ever reach this machine: no auth needed by default there. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 function isMap(value: unknown): value is Record<string, unknown> {

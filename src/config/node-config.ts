@@ -98,6 +98,19 @@ export interface NodeConfig {
   readonly tasks: readonly DefinitionInput[];
   /** Handler modules: name → absolute path. Only these are ever imported. */
   readonly modules: Readonly<Record<string, string>>;
+  readonly api: {
+    /**
+     * Whether GraphQL requests need a token. `node.api.auth: auto` (the default) turns it on
+     * whenever the node listens beyond loopback; `TASKPLANE_AUTH` overrides.
+     */
+    readonly auth: boolean;
+    /** Tokens by SHA-256 (never the tokens themselves). */
+    readonly tokens: ReadonlyArray<{ readonly name: string; readonly role: 'viewer' | 'operator' | 'admin'; readonly sha256: string }>;
+    /** Origins allowed by CORS; empty → CORS off (no Access-Control headers). @defaultValue [] */
+    readonly corsOrigins: readonly string[];
+    /** Mutations each caller (token, or address without auth) may send per minute, per api node. @defaultValue 600 */
+    readonly mutationsPerMinute: number;
+  };
   /** @defaultValue `info` */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

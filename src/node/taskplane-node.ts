@@ -11,6 +11,7 @@ import { coerceError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 import type { NodeInfo } from '../core/members.js';
 import type { JsonValue } from '../core/types.js';
+import { metricsRoute, NodeMetrics, registerScrapeGauges, withMetrics } from '../metrics/index.js';
 import { loadHandlers } from '../runner/load-handlers.js';
 import { Runner } from '../runner/runner.js';
 import { Scheduler } from '../scheduler/scheduler.js';
@@ -50,6 +51,7 @@ export class TaskplaneNode {
   #keeper: ShardKeeper | null = null;
   #api: { close(): Promise<void> } | null = null;
   #http: { address: string; close(): Promise<void> } | null = null;
+  #metrics: NodeMetrics | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
   #startedAt = new Date().toISOString();
 
@@ -59,7 +61,7 @@ export class TaskplaneNode {
     this.log = extras.logger ?? createLogger(config);
   }
 
-  /** `host:port` the HTTP server listens on (with the api role, once started). */
+  /** `host:port` the HTTP server listens on (api role, or an explicit listen address; once started). */
   get address(): string | null {
     return this.#http?.address ?? null;
   }
@@ -74,6 +76,11 @@ export class TaskplaneNode {
 
   get coordinator(): Coordinator {
     return this.#need(this.#coordinator, 'coordinator');
+  }
+
+  /** This node's Prometheus metrics (also served at `/metrics`), for embedders with a server of their own. */
+  get metrics(): NodeMetrics {
+    return this.#need(this.#metrics, 'metrics');
   }
 
   get runner(): Runner | null {
@@ -115,7 +122,10 @@ export class TaskplaneNode {
     });
     this.#rawStore = rawStore;
     await rawStore.start();
-    const store = Object.assign(withRunEvents(rawStore, coordinator), { router: rawStore.router });
+    const metrics = new NodeMetrics({ nodeId: config.nodeId, roles: config.roles, version: VERSION });
+    this.#metrics = metrics;
+    // Metering sits inside withRunEvents, which routes complete/fail through settle (see metered-store.ts).
+    const store = Object.assign(withRunEvents(withMetrics(rawStore, metrics), coordinator), { router: rawStore.router });
     this.#store = store;
     const catalog = createCatalog({ mongo: config.mongo ? { shards: config.mongo.shards } : null });
     this.#catalog = catalog;
@@ -135,24 +145,41 @@ export class TaskplaneNode {
       this.#scheduler.start();
     }
     if (handlers) {
-      this.#runner = new Runner({ store, coordinator, log, id: config.nodeId, node: config.nodeId, handlers, ...config.runner });
-      this.#runner.start();
+      // The catalog lets it check its cluster and follow its worker group's config.
+      this.#runner = new Runner({ store, coordinator, catalog, log, id: config.nodeId, node: config.nodeId, handlers, ...config.runner });
+      await this.#runner.start();
     }
+    const runner = this.#runner;
+    registerScrapeGauges(metrics, {
+      store,
+      coordinator,
+      catalog,
+      ...(runner ? { runner: () => ({ cluster: config.runner.cluster, group: config.runner.group, capacity: config.runner.capacity, load: runner.load }) } : {}),
+      // Cluster-wide figures cost a statistics aggregation per shard: api nodes serve them, not every runner.
+      clusterWide: roles.has('api'),
+      log,
+    });
+    const metricsEntry = { prefix: '/metrics', handle: metricsRoute(metrics, log) };
     if (roles.has('api')) {
       // Loaded only here: runner-only nodes never pay for GraphQL in startup time or memory.
       const { createApi } = await import('../api/yoga.js');
       const node = () => this.info();
       // `node` is read per request, so it shows the address the server actually bound (port 0 → the real port).
-      const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), get node() { return node(); }, logger: log });
+      const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), get node() { return node(); }, logger: log }, { access: config.api });
       this.#api = api;
       this.#http = await startHttpServer(config.listen.host, config.listen.port, {
         graphql: api.yoga as never,
         ready: () => this.ready(),
         // Routes beside /graphql, /healthz and /readyz, by path prefix; the first match wins,
         // so the UI's catch-all `/` stays last.
-        extra: [],
+        extra: [metricsEntry, { prefix: '/', handle: (await import('../ui/static-server.js')).createUiHandler() }],
       });
       log.info({ url: `http://${this.#http.address}/graphql` }, 'api listening');
+    } else if (config.listen.explicit) {
+      // Health and metrics only. Not on the default port unless asked: several runner-only nodes
+      // on one machine would collide there.
+      this.#http = await startHttpServer(config.listen.host, config.listen.port, { graphql: null, ready: () => this.ready(), extra: [metricsEntry] });
+      log.info({ url: `http://${this.#http.address}/metrics` }, 'health and metrics listening');
     }
     await this.#beat();
     this.#heartbeat = setInterval(() => void this.#beat(), 2000);

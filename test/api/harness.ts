@@ -1,4 +1,4 @@
-import { createApi, type Api, type ApiDeps } from '../../src/api/yoga.js';
+import { createApi, type Api, type ApiDeps, type ApiOptions } from '../../src/api/yoga.js';
 import { createCatalog } from '../../src/catalog/create-catalog.js';
 import { Launcher } from '../../src/catalog/launcher.js';
 import type { Coordinator } from '../../src/coordination/contract.js';
@@ -42,7 +42,7 @@ export const NODE: NodeInfo = {
   startedAt: new Date(0).toISOString(),
 };
 
-export async function openHarness(options: { wrapCoordinator?: (c: Coordinator) => Coordinator } = {}): Promise<Harness> {
+export async function openHarness(options: { wrapCoordinator?: (c: Coordinator) => Coordinator; access?: ApiOptions['access'] } = {}): Promise<Harness> {
   const raw = createTaskStore({ embedded: { shards: 3 } });
   const coordinator = new MemoryCoordinator();
   const published = options.wrapCoordinator ? options.wrapCoordinator(coordinator) : coordinator;
@@ -56,7 +56,7 @@ export async function openHarness(options: { wrapCoordinator?: (c: Coordinator) 
     info: () => {},
   };
   const deps: ApiDeps = { store, catalog, coordinator: published, launcher: new Launcher(store, catalog), node: NODE, logger };
-  const api = createApi(deps);
+  const api = createApi(deps, options.access ? { access: options.access } : {});
   const post = (body: string | Uint8Array, headers: Record<string, string> = {}) =>
     Promise.resolve(
       api.yoga.fetch('http://x/graphql', {

@@ -12,6 +12,7 @@ import './cluster.js';
 import './runner.js';
 import './worker-group.js';
 import './node.js';
+import './audit.js';
 
 /** The whole schema: each import above adds one domain type with its queries and mutations. */
 export const schema = builder.toSchema();
