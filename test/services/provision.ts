@@ -44,7 +44,7 @@ const REDIS_HELP =
   'Install Redis so that `redis-server` is on PATH (Debian/Ubuntu: `apt-get install -y redis-server`), ' +
   'or run the tests against an existing server with TASKPLANE_TEST_REDIS_URL=redis://127.0.0.1:6379.';
 
-async function aptInstall(pkg: string): Promise<void> {
+async function aptInstall(pkg: string, help: string = REDIS_HELP): Promise<void> {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const steps: [string, string[]][] = [
     ['apt-get', ['update']],
@@ -56,11 +56,11 @@ async function aptInstall(pkg: string): Promise<void> {
     try {
       result = await runCommand(command, args, { env });
     } catch (err) {
-      throw new ProvisionError(`\`${shown}\` could not start: ${errorMessage(err)}. ${REDIS_HELP}`, { cause: err });
+      throw new ProvisionError(`\`${shown}\` could not start: ${errorMessage(err)}. ${help}`, { cause: err });
     }
     if (result.code !== 0) {
       throw new ProvisionError(
-        `\`${shown}\` exited with ${result.code}:\n${tail(result.stderr || result.stdout)}\n${REDIS_HELP}`,
+        `\`${shown}\` exited with ${result.code}:\n${tail(result.stderr || result.stdout)}\n${help}`,
       );
     }
   }
@@ -95,6 +95,33 @@ function onceUntilFailure(provision: () => Promise<string>): () => Promise<strin
 
 /** Path of a `redis-server` binary, installing the Debian package if needed. */
 export const ensureRedisServer: () => Promise<string> = onceUntilFailure(provisionRedisServer);
+
+// --- Chromium (browser test of the web UI) ----------------------------------
+
+const CHROMIUM_HELP =
+  'The web UI test drives Debian\'s Chromium through playwright-core. Install it so that `chromium` is on PATH ' +
+  '(Debian/Ubuntu: `apt-get install -y chromium`); the test fails rather than skips without it.';
+
+async function findOrInstallChromium(): Promise<string> {
+  const names = ['chromium', 'chromium-browser'];
+  const find = async () => {
+    for (const name of names) {
+      const found = await findOnPath(name, ['/usr/bin']);
+      if (found) return found;
+    }
+    return undefined;
+  };
+  const found = await find();
+  if (found) return found;
+  notice('chromium not found on PATH; installing the Debian package `chromium` with apt-get ...');
+  await aptInstall('chromium', CHROMIUM_HELP);
+  const installed = await find();
+  if (!installed) throw new ProvisionError(`apt-get installed chromium but it is still not on PATH. ${CHROMIUM_HELP}`);
+  return installed;
+}
+
+/** Path of a Chromium binary for playwright-core's `executablePath`, installing Debian's package if needed. */
+export const provisionChromium: () => Promise<string> = onceUntilFailure(findOrInstallChromium);
 
 // --- FerretDB --------------------------------------------------------------
 
