@@ -189,3 +189,34 @@ builder.objectFields(TaskMutationsRef, (t) => ({
     },
   }),
 }));
+
+const ApplyResultRef = builder.objectRef<{ added: string[]; updated: string[]; removed: string[]; unchanged: string[] }>('DefinitionApplyResult');
+ApplyResultRef.implement({
+  description: 'What `applyConfig` changed, by task name.',
+  fields: (t) => ({
+    added: t.exposeStringList('added'),
+    updated: t.exposeStringList('updated', { description: 'Changed, or taken over from the API (the file is the authority).' }),
+    removed: t.exposeStringList('removed', { description: 'Config-file definitions no longer in the file.' }),
+    unchanged: t.exposeStringList('unchanged'),
+  }),
+});
+
+builder.objectFields(TaskMutationsRef, (t) => ({
+  applyConfig: t.field({
+    type: ApplyResultRef,
+    description:
+      "Makes the config-file definitions exactly these, as a scheduler node does with its file's `tasks:` at start and on SIGHUP " +
+      '(`taskplane config apply FILE` sends them here). All are checked before any is written. API-defined definitions stay, ' +
+      'except one of the same name, which the file takes over. Scheduler nodes apply their own file again when they start: keep it in step.',
+    args: { definitions: t.arg({ type: [DefinitionInputRef], required: true }) },
+    resolve: async (_ns, args, context) => {
+      const { catalog, coordinator } = context.deps;
+      const inputs = args.definitions.map((input) => withoutNulls({ ...input, args: input.args as JsonValue | null }));
+      for (const input of inputs) await checkCluster(catalog, input.cluster);
+      const result = await catalog.applyConfigDefinitions(inputs);
+      // Schedulers also poll the catalog's version; the message makes the change take effect at once.
+      if (result.added.length + result.updated.length + result.removed.length > 0) await coordinator.publish('definitions', { reason: 'config apply' });
+      return result;
+    },
+  }),
+}));
