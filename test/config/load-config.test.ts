@@ -167,6 +167,8 @@ node:
       WORKER_TAGS: 'gpu,highmem',
       RUNNER_CAPACITY: '16',
       TASKPLANE_LOG_LEVEL: 'warn',
+      // Listening beyond loopback turns auth on unless said otherwise; there are no tokens here.
+      TASKPLANE_AUTH: 'off',
       PATH: '/usr/bin',
     });
     expect(config).toMatchObject({
@@ -176,6 +178,7 @@ node:
       redis: { url: 'redis://other:6379/2', prefix: 'blue:' },
       nodeId: 'node-7',
       runner: { cluster: 'fast-abc123', group: 'batch', tags: ['gpu', 'highmem', 'default'], capacity: 16 },
+      api: { auth: false },
       logLevel: 'warn',
     });
   });
