@@ -34,6 +34,11 @@ export class CompletionWatch {
     return this.#completed.size;
   }
 
+  /** `performance.now()` when the count last grew; 0 before the first completion. */
+  get lastCompletionAt(): number {
+    return this.#lastCompletionAt;
+  }
+
   /**
    * Resolves with `performance.now()` at the message that brought the count to `target`; rejects
    * when no run completed for `stallMs`. `progress` hears every `every` completions.
