@@ -50,6 +50,8 @@ export class ShardedTaskStore implements C.TaskStore {
   readonly #shards: ShardSet;
   readonly #defaults: RunDefaults;
   readonly #waiters = new RunWaiters();
+  /** When each shard was last searched for abandoned follow-ups (see `sweep`). */
+  readonly #followUpScans = new Map<ShardCollection, number>();
   #state: 'new' | 'started' | 'closed' = 'new';
   /** Shards that were unreachable at start; their indexes are created when they answer again. */
   readonly #unindexed = new Set<ShardCollection>();
@@ -382,12 +384,17 @@ export class ShardedTaskStore implements C.TaskStore {
         if (stale.length < SWEEP_BATCH) break;
       }
       // Follow-ups whose writer died before applying them (a settle is normally done within
-      // milliseconds; older ones were abandoned).
-      const abandoned = await collection.find(
-        { followUp: true, updatedAt: { $lt: new Date(Date.now() - FOLLOW_UP_GRACE_MS) } },
-        { limit: SWEEP_BATCH },
-      );
-      await this.#followUp(collection, abandoned);
+      // milliseconds; older ones were abandoned). Rare, so looked for less often than leases
+      // expire: on FerretDB every filtered find reads the whole collection.
+      const lastScan = this.#followUpScans.get(collection) ?? 0;
+      if (Date.now() - lastScan >= FOLLOW_UP_GRACE_MS) {
+        this.#followUpScans.set(collection, Date.now());
+        const abandoned = await collection.find(
+          { followUp: true, updatedAt: { $lt: new Date(Date.now() - FOLLOW_UP_GRACE_MS) } },
+          { limit: SWEEP_BATCH },
+        );
+        await this.#followUp(collection, abandoned);
+      }
       await collection.deleteMarkers(new Date(Date.now() - MARKER_RETENTION_MS));
     }, this.#shards.select(shards));
     return { ...counts, unavailable };
