@@ -2,6 +2,7 @@ import type { TaskDefinition } from '../core/definition.js';
 import { TaskplaneError, ValidationError } from '../core/errors.js';
 import type { FlowStep } from '../core/flow.js';
 import { LIMITS } from '../core/limits.js';
+import { requireCluster } from './require-cluster.js';
 import type { NewRun } from '../core/run-input.js';
 import type { JsonValue, Run } from '../core/types.js';
 import type { TaskStore } from '../storage/contract.js';
@@ -138,7 +139,7 @@ export class Launcher {
     if (steps.length === 0) throw new ValidationError('steps', 'a flow needs at least one step');
     if (steps.length > LIMITS.flowSteps) throw new ValidationError('steps', `at most ${LIMITS.flowSteps} steps, got ${steps.length}`);
     const definitions = new Map((await this.#catalog.listDefinitions()).map((definition) => [definition.name, definition]));
-    const clusters = new Set((await this.#catalog.listClusters()).map((cluster) => cluster.slug));
+    const clusters = new Map<string, Promise<string>>();
     const resolved = steps.map((launch, index): FlowStep => {
       const { task, funcName, args, step, dependsOn, revert, ...options } = launch;
       const field = `steps[${index}]`;
@@ -153,19 +154,21 @@ export class Launcher {
       } else {
         fields = { funcName: funcName!, args: args ?? [], ...options };
       }
-      const cluster = (fields.cluster ?? 'default').toLowerCase();
-      if (!clusters.has(cluster)) {
-        throw new ValidationError(`${field}.cluster`, `no cluster has slug '${cluster}' (clusters: ${[...clusters].sort().join(', ')})`);
-      }
-      const { kind: _kind, ...stepFields } = fields;
+      const { kind: _kind, cluster: _cluster, ...stepFields } = fields;
       return {
         ...stepFields,
-        cluster,
+        cluster: fields.cluster ?? 'default',
         step,
         ...(dependsOn !== undefined ? { dependsOn } : {}),
         ...(revert !== undefined ? { revert } : {}),
       } as FlowStep;
     });
+    // Each cluster named is looked up once, whatever the number of steps naming it.
+    for (const [index, step] of resolved.entries()) {
+      const slug = step.cluster ?? 'default';
+      if (!clusters.has(slug)) clusters.set(slug, requireCluster(this.#catalog, slug, `steps[${index}].cluster`));
+      (step as { cluster: string }).cluster = await clusters.get(slug)!;
+    }
     return this.#store.submitFlow({ steps: resolved });
   }
 }

@@ -1,6 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { leaseOf, type Run } from '../../src/core/types.js';
+import type { SpawnRequest } from '../../src/core/run-input.js';
+import { leaseOf, type JsonValue, type Run } from '../../src/core/types.js';
 import type { TaskStore } from '../../src/storage/contract.js';
 import { createTaskStore } from '../../src/storage/create-store.js';
 import { runner } from './conformance.js';
@@ -37,8 +38,9 @@ describe.each(engines)('jobs on %s', (_engine, open) => {
     return new Map(runs.map((run) => [run.step ?? run.funcName, run]));
   }
 
-  async function complete(run: Run, result: unknown, spawn?: Parameters<TaskStore['settle']>[0][number]['outcome']) {
-    const [settled] = await store.settle([{ lease: leaseOf(run), outcome: spawn ?? { status: 'completed', result: result as never } }]);
+  /** Completes `run` with `result`, and the subtasks its attempt spawned, if any. */
+  async function complete(run: Run, result: JsonValue, spawn?: SpawnRequest[]) {
+    const [settled] = await store.settle([{ lease: leaseOf(run), outcome: { status: 'completed', result, ...(spawn ? { spawn } : {}) } }]);
     expect(settled?.accepted).toBe(true);
     return settled!;
   }
@@ -138,14 +140,10 @@ describe.each(engines)('jobs on %s', (_engine, open) => {
     const parent = await store.create({ funcName: 'flow.parent', cluster: 'default' });
     const [claimed] = (await store.take(worker, 1)).runs;
     expect(claimed?.id).toBe(parent.id);
-    const settled = await complete(claimed!, 'parent done', {
-      status: 'completed',
-      result: 'parent done',
-      spawn: [
-        { funcName: 'flow.child', args: { i: 0 }, dependsOn: [], step: 'first' },
-        { funcName: 'flow.child', args: { i: 1 }, dependsOn: [0], cluster: 'other' },
-      ],
-    });
+    const settled = await complete(claimed!, 'parent done', [
+      { funcName: 'flow.child', args: { i: 0 }, dependsOn: [], step: 'first' },
+      { funcName: 'flow.child', args: { i: 1 }, dependsOn: [0], cluster: 'other' },
+    ]);
     const children = settled.related ?? [];
     expect(children.map((run) => [run.parentId, run.jobId, run.cluster, run.blocked])).toEqual([
       [parent.id, parent.id, 'default', false],

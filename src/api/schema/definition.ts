@@ -1,7 +1,9 @@
+import { requireCluster } from '../../catalog/require-cluster.js';
+import { withoutNulls } from '../without-nulls.js';
 import type { InputFieldBuilder } from '@pothos/core';
 import type { Catalog } from '../../catalog/contract.js';
 import type { DefinitionInput, TaskDefinition } from '../../core/definition.js';
-import { TaskplaneError, ValidationError } from '../../core/errors.js';
+import { TaskplaneError } from '../../core/errors.js';
 import { TASK_KINDS, type JsonValue } from '../../core/types.js';
 import { builder } from '../builder.js';
 import { nextFireAt } from '../next-fire.js';
@@ -125,15 +127,8 @@ function inputOf(def: TaskDefinition): Record<string, unknown> {
   return input;
 }
 
-/** GraphQL leaves absent fields undefined and explicit ones null; the definition schema wants neither. */
-function withoutNulls(input: Record<string, unknown>): DefinitionInput {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== undefined)) as DefinitionInput;
-}
-
 async function checkCluster(catalog: Catalog, slug: unknown): Promise<void> {
-  if (typeof slug !== 'string' || (await catalog.getCluster(slug))) return;
-  const known = (await catalog.listClusters()).map((c) => c.slug).join(', ');
-  throw new ValidationError('input.cluster', `no cluster has slug '${slug}' (clusters: ${known}); create it with mutation { cluster { create(name: …) { slug } } }`);
+  if (typeof slug === 'string') await requireCluster(catalog, slug, 'input.cluster');
 }
 
 async function apiOwned(catalog: Catalog, name: string, operation: string): Promise<TaskDefinition | null> {
@@ -151,7 +146,7 @@ builder.objectFields(TaskMutationsRef, (t) => ({
     args: { input: t.arg({ type: DefinitionInputRef, required: true }) },
     resolve: async (_ns, args, context) => {
       const { catalog } = context.deps;
-      const input = withoutNulls({ ...args.input, args: args.input.args as JsonValue | null });
+      const input = withoutNulls({ ...args.input, args: args.input.args as JsonValue | null }) as DefinitionInput;
       await apiOwned(catalog, input.name, 'redefine');
       await checkCluster(catalog, input.cluster);
       return catalog.putDefinition(input, 'api');
@@ -173,7 +168,7 @@ builder.objectFields(TaskMutationsRef, (t) => ({
         if (patch['kind'] !== 'periodical' && patch['schedule'] === undefined) delete merged['schedule'];
         if (patch['kind'] !== 'continuous' && patch['pauseSec'] === undefined) delete merged['pauseSec'];
       }
-      const input = withoutNulls(merged);
+      const input = withoutNulls(merged) as DefinitionInput;
       if (patch['cluster'] != null) await checkCluster(catalog, input.cluster);
       return catalog.putDefinition(input, 'api');
     },
@@ -211,7 +206,7 @@ builder.objectFields(TaskMutationsRef, (t) => ({
     args: { definitions: t.arg({ type: [DefinitionInputRef], required: true }) },
     resolve: async (_ns, args, context) => {
       const { catalog, coordinator } = context.deps;
-      const inputs = args.definitions.map((input) => withoutNulls({ ...input, args: input.args as JsonValue | null }));
+      const inputs = args.definitions.map((input) => withoutNulls({ ...input, args: input.args as JsonValue | null }) as DefinitionInput);
       for (const input of inputs) await checkCluster(catalog, input.cluster);
       const result = await catalog.applyConfigDefinitions(inputs);
       // Schedulers also poll the catalog's version; the message makes the change take effect at once.

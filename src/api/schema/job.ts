@@ -1,3 +1,4 @@
+import { withoutNulls } from '../without-nulls.js';
 import { parseRunId } from '../../core/run-input.js';
 import { builder } from '../builder.js';
 import type { ApiContext } from '../context.js';
@@ -153,8 +154,3 @@ JobMutationsRef.implement({
 builder.mutationFields((t) => ({
   job: t.field({ type: JobMutationsRef, description: 'Job operations.', resolve: () => ({}) }),
 }));
-
-/** GraphQL leaves absent fields undefined and explicit ones null; the launcher wants neither. */
-function withoutNulls(input: object): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(input).filter(([, value]) => value !== null && value !== undefined));
-}

@@ -1,5 +1,6 @@
+import { requireCluster } from '../../catalog/require-cluster.js';
+import { withoutNulls } from '../without-nulls.js';
 import type { LaunchOptions } from '../../catalog/launcher.js';
-import { ValidationError } from '../../core/errors.js';
 import { parseRunId } from '../../core/run-input.js';
 import type { JsonValue } from '../../core/types.js';
 import { builder } from '../builder.js';
@@ -37,19 +38,10 @@ type OptionsArg = typeof TaskOptionsInput.$inferInput;
 /** GraphQL options as `LaunchOptions`: nulls dropped, ids and the cluster checked. */
 async function launchOptions(options: OptionsArg | null | undefined, context: ApiContext): Promise<LaunchOptions> {
   if (!options) return {};
-  const result: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(options)) if (value !== null && value !== undefined) result[key] = value;
+  const result = withoutNulls(options);
   if (options.jobId != null) result['jobId'] = parseRunId(String(options.jobId), 'options.jobId');
   if (options.parentId != null) result['parentId'] = parseRunId(String(options.parentId), 'options.parentId');
-  if (options.cluster != null) {
-    // Slugs are generated lowercase; a slug typed with capitals still names its cluster.
-    const slug = options.cluster.toLowerCase();
-    if (!(await context.deps.catalog.getCluster(slug))) {
-      const known = (await context.deps.catalog.listClusters()).map((c) => c.slug).join(', ');
-      throw new ValidationError('options.cluster', `no cluster has slug '${options.cluster}' (clusters: ${known})`);
-    }
-    result['cluster'] = slug;
-  }
+  if (options.cluster != null) result['cluster'] = await requireCluster(context.deps.catalog, options.cluster, 'options.cluster');
   return result as LaunchOptions;
 }
 
