@@ -15,6 +15,7 @@ import type {
   Statistics,
   StatisticsQuery,
   StopResult,
+  RecountSummary,
   SweepResult,
   TakeResult,
   TaskStore,
@@ -221,6 +222,10 @@ class RunEventStore implements TaskStore {
 
   trim(keepPerName: number, shards?: readonly string[]): Promise<TrimResult> {
     return this.#store.trim(keepPerName, shards);
+  }
+
+  recount(shards?: readonly string[]): Promise<RecountSummary> {
+    return this.#store.recount ? this.#store.recount(shards) : Promise.resolve({ corrected: 0, busy: [], unavailable: [] });
   }
 
   sweep(shards?: readonly string[]): Promise<SweepResult> {

@@ -95,6 +95,12 @@ export interface TaskStore {
   trim(keepPerName: number, shards?: readonly string[]): Promise<TrimResult>;
   /** Expired leases → retry or `lost`; pending past expiry → `did not start`. */
   sweep(shards?: readonly string[]): Promise<SweepResult>;
+  /**
+   * Checks the shards' run counts (what `statistics` reads) against the runs and repairs those
+   * that drifted — when a shard is quiet enough to count it (see `run-counts.ts`). Optional for
+   * custom engines whose statistics count the runs themselves.
+   */
+  recount?(shards?: readonly string[]): Promise<RecountSummary>;
   /** Checks each shard answers. */
   health(): Promise<ShardHealth[]>;
 }
@@ -201,12 +207,25 @@ export interface StatisticsQuery {
   readonly name?: string;
   readonly cluster?: string;
   readonly groupBy?: 'name' | 'cluster';
+  /**
+   * Count the runs themselves instead of reading the shards' run counts: slow (every run is
+   * read), for checking the counts. @defaultValue false
+   */
+  readonly exact?: boolean;
 }
 
 export interface Statistics {
   readonly total: StatusCounts;
   readonly shards: ReadonlyArray<{ readonly shard: string; readonly counts: StatusCounts | null }>;
   readonly groups: ReadonlyArray<{ readonly key: string; readonly counts: StatusCounts }>;
+  readonly unavailable: string[];
+}
+
+export interface RecountSummary {
+  /** Count records replaced because they had drifted from the runs. */
+  readonly corrected: number;
+  /** Shards skipped because runs changed while they were being counted (tried again later). */
+  readonly busy: string[];
   readonly unavailable: string[];
 }
 

@@ -6,6 +6,7 @@ import { isFinalStatus, type JsonValue } from '../core/types.js';
 import { newRunDocument, type RunDocument } from './run-document.js';
 import { stopPendingWrite } from './run-writes.js';
 import type { RunUpdateDoc, ShardCollection } from './shard-collection.js';
+import { insertRuns } from './run-counts.js';
 import { commitChanges, type Change } from './transitions.js';
 
 /**
@@ -65,7 +66,7 @@ export async function reconcileJob(shard: JobShard, jobId: string): Promise<RunD
     const changes = decideJob(shard, runs, now);
     if (changes.changes.length === 0 && changes.reverts.length === 0) return [...touched.values()];
     if (changes.reverts.length > 0) {
-      const { duplicates } = await shard.collection.insertMany(changes.reverts);
+      const { duplicates } = await insertRuns(shard.collection, changes.reverts);
       for (const doc of changes.reverts) if (!duplicates.has(doc._id)) touched.set(doc._id, doc);
     }
     const { committed, conflicted } = await commitChanges(shard.collection, changes.changes, now);
@@ -79,7 +80,7 @@ export async function reconcileJob(shard: JobShard, jobId: string): Promise<RunD
 async function insertSubtasks(shard: JobShard, runs: readonly RunDocument[], now: Date): Promise<RunDocument[]> {
   const docs = runs.filter((run) => run.status === 'completed' && typeof run.spawn === 'string').flatMap((parent) => subtasksOf(shard, parent, now));
   if (docs.length === 0) return [];
-  const { duplicates } = await shard.collection.insertMany(docs);
+  const { duplicates } = await insertRuns(shard.collection, docs);
   return docs.filter((doc) => !duplicates.has(doc._id));
 }
 

@@ -1,5 +1,6 @@
 import { Query, aggregate, find, update } from 'mingo';
 import type { AnyObject, Criteria } from 'mingo/types';
+import type { CountDelta, CountRecord } from './run-counts.js';
 import type { RunDocument } from './run-document.js';
 import type { FindOptions, RevisionMarker, RunFilterDoc, RunUpdateDoc, ShardCollection } from './shard-collection.js';
 
@@ -30,6 +31,7 @@ export class MemoryCollection implements ShardCollection {
   readonly shard: string;
   readonly #docs = new Map<string, RunDocument>();
   readonly #markers = new Map<string, RevisionMarker>();
+  readonly #counts = new Map<string, Record<string, string | number>>();
 
   constructor(shard: string) {
     this.shard = shard;
@@ -117,6 +119,23 @@ export class MemoryCollection implements ShardCollection {
 
   async aggregate<T>(pipeline: readonly object[]): Promise<T[]> {
     return structuredClone(aggregate([...this.#docs.values()], pipeline as AnyObject[]) as T[]);
+  }
+
+  async addCounts(deltas: readonly CountDelta[]): Promise<void> {
+    for (const delta of deltas) {
+      const key = JSON.stringify([delta.cluster, delta.name]);
+      const record = this.#counts.get(key) ?? { _id: key, cluster: delta.cluster, name: delta.name };
+      for (const [field, n] of Object.entries(delta.by)) record[field] = ((record[field] as number | undefined) ?? 0) + n;
+      this.#counts.set(key, record);
+    }
+  }
+
+  async readCounts(): Promise<CountRecord[]> {
+    return structuredClone([...this.#counts.values()]) as CountRecord[];
+  }
+
+  async correctCounts(deltas: readonly CountDelta[]): Promise<void> {
+    await this.addCounts(deltas);
   }
 
   /** Documents that may match: the one named by an `_id` equality or `$in`, else all. */

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   MongoBulkWriteError,
   MongoClient,
@@ -6,10 +7,12 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
   type Collection,
+  type Document,
   type MongoClientOptions,
   type OptionalUnlessRequiredId,
 } from 'mongodb';
 import { ShardUnavailableError, TaskplaneError } from '../core/errors.js';
+import { countKey, type CountDelta, type CountRecord } from './run-counts.js';
 import type { RunDocument } from './run-document.js';
 import {
   MARKER_INDEXES,
@@ -50,6 +53,11 @@ export class MongoCollection implements ShardCollection {
   readonly #client: MongoClient;
   readonly #collection: Collection<RunDocument>;
   readonly #markers: Collection<RevisionMarker>;
+  readonly #counts: Collection<Document>;
+  /** This instance's own count records (see `run-counts.ts`): `[cluster, name, writerId]`. */
+  readonly #writerId = randomUUID();
+  readonly #pendingCounts = new Map<string, { cluster: string; name: string; by: Record<string, number> }>();
+  #countWrites: Promise<void> = Promise.resolve();
   /** Statements per `update` command, once the server is known (FerretDB takes fewer). */
   #statementsPerUpdate: number | null = null;
 
@@ -72,6 +80,7 @@ export class MongoCollection implements ShardCollection {
     }
     this.#collection = this.#client.db().collection<RunDocument>('runs');
     this.#markers = this.#client.db().collection<RevisionMarker>('run_revisions');
+    this.#counts = this.#client.db().collection('run_counts');
   }
 
   connect(): Promise<void> {
@@ -164,6 +173,60 @@ export class MongoCollection implements ShardCollection {
 
   aggregate<T>(pipeline: readonly object[]): Promise<T[]> {
     return this.#call(async () => (await this.#collection.aggregate(pipeline as object[]).toArray()) as T[]);
+  }
+
+  addCounts(deltas: readonly CountDelta[]): Promise<void> {
+    for (const delta of deltas) {
+      const key = countKey(delta.cluster, delta.name);
+      const pending = this.#pendingCounts.get(key) ?? { cluster: delta.cluster, name: delta.name, by: {} };
+      for (const [field, n] of Object.entries(delta.by)) pending.by[field] = (pending.by[field] ?? 0) + n;
+      this.#pendingCounts.set(key, pending);
+    }
+    // Group commit: one write at a time; each takes every delta that arrived before it started.
+    const write = this.#countWrites.then(() => this.#writePendingCounts());
+    this.#countWrites = write.catch(() => undefined);
+    return write;
+  }
+
+  async #writePendingCounts(): Promise<void> {
+    const batch = [...this.#pendingCounts.values()];
+    this.#pendingCounts.clear();
+    if (batch.length === 0) return;
+    try {
+      await this.#incrementCounts(batch, this.#writerId);
+    } catch (error) {
+      // Kept for the next write (merged with what arrives meanwhile), so a short outage loses nothing.
+      for (const delta of batch) {
+        const key = countKey(delta.cluster, delta.name);
+        const pending = this.#pendingCounts.get(key) ?? { cluster: delta.cluster, name: delta.name, by: {} };
+        for (const [field, n] of Object.entries(delta.by)) pending.by[field] = (pending.by[field] ?? 0) + n;
+        this.#pendingCounts.set(key, pending);
+      }
+      throw error;
+    }
+  }
+
+  #incrementCounts(deltas: readonly CountDelta[], writer: string): Promise<void> {
+    return this.#call(async () => {
+      await this.#counts.bulkWrite(
+        deltas.map((delta) => ({
+          updateOne: {
+            filter: { _id: JSON.stringify([delta.cluster, delta.name, writer]) as unknown as Document['_id'] },
+            update: { $inc: { ...delta.by }, $setOnInsert: { cluster: delta.cluster, name: delta.name, writer } },
+            upsert: true,
+          },
+        })),
+        { ordered: true },
+      );
+    });
+  }
+
+  readCounts(): Promise<CountRecord[]> {
+    return this.#call(async () => (await this.#counts.find({}).toArray()) as unknown as CountRecord[]);
+  }
+
+  correctCounts(deltas: readonly CountDelta[]): Promise<void> {
+    return this.#incrementCounts(deltas, 'correction');
   }
 
   /** Runs a driver call, turning "cannot reach the server" into `ShardUnavailableError`. */

@@ -1,4 +1,5 @@
 import type { Filter, Sort, UpdateFilter } from 'mongodb';
+import type { CountDelta, CountRecord } from './run-counts.js';
 import type { RunDocument } from './run-document.js';
 
 /**
@@ -36,6 +37,16 @@ export interface ShardCollection {
   bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number>;
   deleteMany(filter: RunFilterDoc): Promise<number>;
   aggregate<T>(pipeline: readonly object[]): Promise<T[]>;
+
+  /**
+   * Adds deltas to the run counts (`run-counts.ts`). The MongoDB engine adds them to this store
+   * instance's own records, one batch at a time, since FerretDB can lose concurrent increments.
+   */
+  addCounts(deltas: readonly CountDelta[]): Promise<void>;
+  /** Every count record of the shard; several may share a (cluster, name), to be summed. */
+  readCounts(): Promise<CountRecord[]>;
+  /** Adds a recount's corrections to the shard's correction records (written only by the node keeping the shard). */
+  correctCounts(deltas: readonly CountDelta[]): Promise<void>;
 }
 
 /** `{_id: "<run id>:<rev>"}`: proof that one writer owns the change of that run from revision `rev`. */

@@ -8,7 +8,9 @@ import type { TaskStore } from './contract.js';
  * The storage role: keeps shards healthy. For each shard it competes for the lease
  * `storage:<shard>`; while it holds one it sweeps that shard (expired leases → retry or `lost`,
  * pending runs past their expiry → `did not start`) every `sweepEveryMs` and trims each task
- * name's finished history to `taskLogMaxSize` every `trimEveryMs`. Several storage nodes split
+ * name's finished history to `taskLogMaxSize` every `trimEveryMs`, and checks the shard's run
+ * counts against its runs every `recountEveryMs` (and once on taking the shard), repairing the
+ * drift a writer that died mid-change leaves (`run-counts.ts`). Several storage nodes split
  * the shards between them and take over the shards of one that dies once its leases lapse.
  *
  * Index creation (the Tarantool `set_ddl` step) happens in `store.start()` on every node, since it
@@ -23,6 +25,8 @@ export interface ShardKeeperOptions {
   readonly sweepEveryMs: number;
   readonly trimEveryMs: number;
   readonly taskLogMaxSize: number;
+  /** How often the shard's run counts are checked against its runs. @defaultValue 300000 (5 min) */
+  readonly recountEveryMs?: number;
 }
 
 export class ShardKeeper {
@@ -30,7 +34,7 @@ export class ShardKeeper {
   readonly #log: Logger;
   readonly #shards: Map<string, { leadership: Leadership; timers: NodeJS.Timeout[] }>;
   /** Work done, for tests and metrics. */
-  readonly counts = { retried: 0, lost: 0, didNotStart: 0, trimmed: 0, errors: 0 };
+  readonly counts = { retried: 0, lost: 0, didNotStart: 0, trimmed: 0, recounted: 0, errors: 0 };
 
   constructor(options: ShardKeeperOptions) {
     this.#options = options;
@@ -70,7 +74,8 @@ export class ShardKeeper {
     const { sweepEveryMs, trimEveryMs } = this.#options;
     timers.push(this.#every(sweepEveryMs, () => this.#sweep(shard)));
     timers.push(this.#every(trimEveryMs, () => this.#trim(shard)));
-    void this.#sweep(shard);
+    timers.push(this.#every(this.#options.recountEveryMs ?? 300_000, () => this.#recount(shard)));
+    void this.#sweep(shard).then(() => this.#recount(shard));
   }
 
   /** An interval whose runs never overlap: a slow shard skips ticks instead of piling them up. */
@@ -96,6 +101,20 @@ export class ShardKeeper {
     } catch (error) {
       this.counts.errors++;
       this.#log.error({ shard, err: coerceError(error) }, 'sweep failed');
+    }
+  }
+
+  async #recount(shard: string): Promise<void> {
+    const { store } = this.#options;
+    if (!store.recount) return;
+    try {
+      const result = await store.recount([shard]);
+      this.counts.recounted += result.corrected;
+      if (result.corrected > 0) this.#log.warn({ shard, corrected: result.corrected }, 'run counts had drifted from the runs; repaired');
+      if (result.busy.length > 0) this.#log.debug({ shard }, 'runs changed while counting; run counts checked again later');
+    } catch (error) {
+      this.counts.errors++;
+      this.#log.error({ shard, err: coerceError(error) }, 'recount failed');
     }
   }
 

@@ -18,6 +18,7 @@ import type * as C from './contract.js';
 import { expiryWrite, holdsLease, renewWrite, retryWrite, settlementWrite, stopPendingWrite } from './run-writes.js';
 import { reconcileJob, type JobShard } from './job-follow-up.js';
 import { cancelJob, retryJob, summarizeJob } from './job-operations.js';
+import { insertRuns, recountWhenQuiet } from './run-counts.js';
 import { commitChanges, MARKER_RETENTION_MS, readRuns, type Change } from './transitions.js';
 import { newRunDocument, toRun, type RunDocument } from './run-document.js';
 import { selectRuns } from './select-runs.js';
@@ -121,7 +122,7 @@ export class ShardedTaskStore implements C.TaskStore {
       [...byShard].map(async ([collection, shardDocs]) => {
         const { shard } = collection;
         try {
-          const { duplicates } = await collection.insertMany(shardDocs);
+          const { duplicates } = await insertRuns(collection, shardDocs);
           for (const { _id: id, jobId } of shardDocs) outcome.set(id, { id, jobId, shard, created: !duplicates.has(id) });
         } catch (error) {
           if (!(error instanceof ShardUnavailableError)) throw error;
@@ -346,7 +347,7 @@ export class ShardedTaskStore implements C.TaskStore {
     if (query.groupBy !== undefined && query.groupBy !== 'name' && query.groupBy !== 'cluster') {
       throw new ValidationError('groupBy', "must be 'name' or 'cluster'");
     }
-    return countRuns(this.#shards, { ...parsed, ...(query.groupBy ? { groupBy: query.groupBy } : {}) });
+    return countRuns(this.#shards, { ...parsed, ...(query.groupBy ? { groupBy: query.groupBy } : {}), exact: query.exact === true });
   }
 
   trim(keepPerName: number, shards?: readonly string[]): Promise<C.TrimResult> {
@@ -354,6 +355,15 @@ export class ShardedTaskStore implements C.TaskStore {
       throw new ValidationError('keepPerName', `must be a non-negative integer, got ${keepPerName}`);
     }
     return trimRuns(this.#shards, keepPerName, this.#shards.select(shards));
+  }
+
+  async recount(shards?: readonly string[]): Promise<C.RecountSummary> {
+    const { results, unavailable } = await this.#shards.scatter((collection) => recountWhenQuiet(collection), this.#shards.select(shards));
+    return {
+      corrected: results.reduce((sum, { value }) => sum + value.corrected, 0),
+      busy: results.filter(({ value }) => !value.quiet).map(({ collection }) => collection.shard),
+      unavailable,
+    };
   }
 
   async sweep(shards?: readonly string[]): Promise<C.SweepResult> {

@@ -1,5 +1,6 @@
 import { update as applyUpdate } from 'mingo';
 import type { AnyObject } from 'mingo/types';
+import { addCounts, deltasOf } from './run-counts.js';
 import type { RunDocument } from './run-document.js';
 import type { RevisionMarker, RunUpdateDoc, ShardCollection } from './shard-collection.js';
 
@@ -21,8 +22,9 @@ import type { RevisionMarker, RunUpdateDoc, ShardCollection } from './shard-coll
  * inserts, in contrast, hit SQLite's unique index. Step 2 filters on `_id` alone, which FerretDB
  * pushes down to SQLite, so it does not scan the collection.
  *
- * A batch of changes costs two round trips per shard: one `insert` of all markers, one bulk
- * update of the winners (plus one `delete` when runs are removed).
+ * A batch of changes costs three round trips per shard: one `insert` of all markers, one bulk
+ * update of the winners (plus one `delete` when runs are removed), and one bulk `$inc` of the
+ * shard's run counts when statuses changed (`run-counts.ts`).
  *
  * A writer that dies between steps 1 and 2 leaves its marker with the run still at `rev`, and
  * nobody could change the run again. So a marker older than `STUCK_AFTER_MS` whose run is still
@@ -83,13 +85,16 @@ export async function commitChanges(collection: ShardCollection, changes: readon
     deletes.length > 0 ? collection.deleteMany({ _id: deletes.length === 1 ? deletes[0]! : { $in: deletes } }) : 0,
   ]);
   await releaseAbandoned(collection, conflicted, now);
-  return {
-    committed: [
-      ...updates.map(({ doc, update }) => applied(doc, update)),
-      ...won.filter((change) => change.write === 'delete').map((change) => change.doc),
-    ],
-    conflicted,
-  };
+  const updated = updates.map(({ doc, update }) => ({ doc, after: applied(doc, update) }));
+  const deleted = won.filter((change) => change.write === 'delete').map((change) => change.doc);
+  await addCounts(
+    collection,
+    deltasOf([
+      ...updated.map(({ doc, after }) => ({ doc, from: doc.status, to: after.status })),
+      ...deleted.map((doc) => ({ doc, from: doc.status, to: null })),
+    ]),
+  );
+  return { committed: [...updated.map(({ after }) => after), ...deleted], conflicted };
 }
 
 /** Bumps runs whose conflicting marker was abandoned by a writer that died between its two steps. */

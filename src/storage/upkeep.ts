@@ -1,7 +1,8 @@
 import { FINAL_STATUSES, RUN_STATUSES, type RunStatus } from '../core/types.js';
 import type { Statistics, StatisticsQuery, StatusCounts, TrimResult } from './contract.js';
-import type { RunFilterDoc, ShardCollection } from './shard-collection.js';
+import type { ShardCollection } from './shard-collection.js';
 import type { ShardSet } from './shard-set.js';
+import { countExactly, countIn } from './run-counts.js';
 import { commitChanges } from './transitions.js';
 
 export function emptyCounts(): StatusCounts {
@@ -16,34 +17,33 @@ function addTo(counts: StatusCounts, status: RunStatus, n: number): void {
   counts.total += n;
 }
 
-interface CountRow {
-  _id: { status: RunStatus; key?: string | null };
-  n: number;
-}
-
-/** Counts by status with one aggregation per shard, merged into per-shard, per-group and total counts. */
+/**
+ * Counts by status, merged into per-shard, per-group and total counts. Read from each shard's
+ * run counts (`run-counts.ts`: a few small documents), or — with `exact` — counted from the runs
+ * themselves (one aggregation per shard, which reads every run).
+ */
 export async function countRuns(shards: ShardSet, query: StatisticsQuery): Promise<Statistics> {
-  const match: RunFilterDoc = {};
-  if (query.name !== undefined) match.name = query.name;
-  if (query.cluster !== undefined) match.cluster = query.cluster;
-  const groupId = query.groupBy ? { status: '$status', key: `$${query.groupBy}` } : { status: '$status' };
-  const { results, unavailable } = await shards.scatter((collection) =>
-    collection.aggregate<CountRow>([{ $match: match }, { $group: { _id: groupId, n: { $sum: 1 } } }]),
-  );
+  const { results, unavailable } = await shards.scatter((collection) => (query.exact ? countExactly(collection) : collection.readCounts()));
 
   const total = emptyCounts();
   const groups = new Map<string, StatusCounts>();
   const perShard = new Map<string, StatusCounts>();
   for (const { collection, value } of results) {
     const counts = emptyCounts();
-    for (const row of value) {
-      addTo(counts, row._id.status, row.n);
-      addTo(total, row._id.status, row.n);
-      if (query.groupBy) {
-        const key = String(row._id.key ?? '');
-        const group = groups.get(key) ?? emptyCounts();
-        addTo(group, row._id.status, row.n);
-        groups.set(key, group);
+    for (const record of value) {
+      if (query.name !== undefined && record.name !== query.name) continue;
+      if (query.cluster !== undefined && record.cluster !== query.cluster) continue;
+      const key = query.groupBy ? record[query.groupBy] : null;
+      for (const status of RUN_STATUSES) {
+        const n = countIn(record, status);
+        if (n === 0) continue;
+        addTo(counts, status, n);
+        addTo(total, status, n);
+        if (key !== null) {
+          const group = groups.get(key) ?? emptyCounts();
+          addTo(group, status, n);
+          groups.set(key, group);
+        }
       }
     }
     perShard.set(collection.shard, counts);
