@@ -87,7 +87,7 @@ async function runSystems(settings: CompareSettings, clients: readonly SystemCli
     log(`── ${client.label} (${client.stack}): ${counts.runs} runs, ${counts.repetitions} repetition(s)`);
     const drain = await attempt(failures, `${client.label} drain`, () => drainPhase(client, counts, log));
     const steady = await attempt(failures, `${client.label} steady`, () => steadyPhase(client, settings, log));
-    const statistics = await attempt(failures, `${client.label} statistics`, () => statisticsPhase(client, counts.finished, settings.statisticsQueries, log));
+    const statistics = await attempt(failures, `${client.label} statistics`, () => statisticsPhase(client, client.id === 'agenda' || client.id === 'bullmq' ? counts.finished : settings.taskplaneFinished, settings.statisticsQueries, log));
     results.push({ id: client.id, label: client.label, stack: client.stack, storeClass: storeClassOf(client.id), counts, drain, steady, statistics, ticks: null, workerBaselineMiB: drain?.repetitions[0]?.rssBaselineMiB ?? null, failures });
   }
   log(`── ticks: ${settings.ticks} × \`* * * * * *\`, every system at once`);
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
       workerLoader: loader,
       systems,
       targets: checkTargets(systems, settings),
-      shortfalls: shortfalls(settings, { taskplaneMsPerRun: tpRate ? 1000 / tpRate : null, taskplaneStatistics: tp?.statistics ?? null }),
+      shortfalls: shortfalls(settings, { taskplaneMsPerRun: tpRate ? 1000 / tpRate : null, agendaStatistics: systems.find((system) => system.id === 'agenda')?.statistics ?? null }),
       chart: 'bench/results/compare-latest.svg',
       wallTimeMs: Math.round(performance.now() - started),
     };

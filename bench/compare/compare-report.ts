@@ -54,6 +54,8 @@ export interface DrainRepetition {
   /** The worker child before its system's library was loaded. */
   readonly rssBaselineMiB: number;
   readonly errors: ErrorTally;
+  /** Why the worker could not be stopped cleanly after the drain (its RSS peak is then the drain's); null when it stopped. */
+  readonly stopFailure: string | null;
 }
 
 export interface DrainResult {

@@ -48,6 +48,12 @@ export interface CompareSettings {
   readonly graceSeconds: number;
   /** `* * * * * *` ticks observed per system (all systems tick at the same time, see tick-phase.ts). */
   readonly ticks: number;
+  /**
+   * Finished runs Taskplane's statistics count over: its statistics read the shards' run counts,
+   * so the issue's 200,000 cost only the seeding. Agenda keeps the class count (its query reads
+   * every job).
+   */
+  readonly taskplaneFinished: number;
   /** Statistics queries per system; the median is reported. */
   readonly statisticsQueries: number;
   readonly concurrency: number;
@@ -71,6 +77,7 @@ const FULL: Omit<CompareSettings, 'systems' | 'quick'> = {
   seconds: 10,
   graceSeconds: 5,
   ticks: 60,
+  taskplaneFinished: ISSUE.finished,
   statisticsQueries: 3,
   concurrency: 100,
   agendaProcessEveryMs: 100,
@@ -88,6 +95,7 @@ const QUICK: Omit<CompareSettings, 'systems' | 'quick'> = {
   seconds: 5,
   graceSeconds: 5,
   ticks: 5,
+  taskplaneFinished: 2_000,
   statisticsQueries: 3,
 };
 
@@ -100,6 +108,7 @@ const FLAGS = {
   finished: { type: 'string' },
   'redis-runs': { type: 'string' },
   'redis-finished': { type: 'string' },
+  'taskplane-finished': { type: 'string' },
   rate: { type: 'string' },
   seconds: { type: 'string' },
   ticks: { type: 'string' },
@@ -108,7 +117,7 @@ const FLAGS = {
 } as const;
 
 export const USAGE =
-  'flags: --quick | Taskplane and Agenda: --runs N --one-by-one N --drain-cap S --reps N --finished M | BullMQ: --redis-runs N --redis-finished M | ' +
+  'flags: --quick | Taskplane and Agenda: --runs N --one-by-one N --drain-cap S --reps N --finished M (Agenda; Taskplane: --taskplane-finished M) | BullMQ: --redis-runs N --redis-finished M | ' +
   '--rate R --seconds T --ticks K | --agenda-pool N | --only taskplane-3,taskplane-1,bullmq,agenda';
 
 function positive(name: string, raw: string | undefined, fallback: number): number {
@@ -155,6 +164,7 @@ export function compileSettings(argv: readonly string[]): CompareSettings {
     rate: positive('rate', v.rate, base.rate),
     seconds: positive('seconds', v.seconds, base.seconds),
     ticks: integer('ticks', v.ticks, base.ticks),
+    taskplaneFinished: integer('taskplane-finished', v['taskplane-finished'], base.taskplaneFinished),
     agendaPoolSize: integer('agenda-pool', v['agenda-pool'], base.agendaPoolSize),
     systems: systems as SystemId[],
   });
@@ -167,7 +177,7 @@ export function storeClassOf(system: SystemId): StoreClass {
 /** Every count below the issue's, with why; printed and stored with the results. */
 export function shortfalls(
   settings: CompareSettings,
-  measured: { readonly taskplaneMsPerRun: number | null; readonly taskplaneStatistics: { readonly finished: number; readonly medianMs: number } | null },
+  measured: { readonly taskplaneMsPerRun: number | null; readonly agendaStatistics: { readonly finished: number; readonly medianMs: number } | null },
 ): string[] {
   const notes: string[] = [];
   const ms = measured.taskplaneMsPerRun;
@@ -186,12 +196,13 @@ export function shortfalls(
     notes.push(`Steady load is ${settings.rate} runs/s for ${settings.seconds} s, not ${ISSUE.rate} runs/s for ${ISSUE.seconds} s: four systems × (load + ${settings.graceSeconds} s grace) must fit the budget.`);
   }
   if (settings.ticks < ISSUE.ticks) notes.push(`${settings.ticks} ticks, not ${ISSUE.ticks}.`);
+  if (settings.taskplaneFinished < ISSUE.finished) notes.push(`Taskplane's statistics count over ${fmt(settings.taskplaneFinished)} finished runs, not ${fmt(ISSUE.finished)}.`);
   if (Math.min(mongo.finished, redis.finished) < ISSUE.finished) {
-    const stats = measured.taskplaneStatistics;
-    const cost = stats && stats.finished > 0 ? ` (here ${(stats.medianMs / (stats.finished / 1000)).toFixed(0)} ms per 1,000 finished runs)` : '';
+    const stats = measured.agendaStatistics;
+    const cost = stats && stats.finished > 0 ? ` (here ${(stats.medianMs / (stats.finished / 1000)).toFixed(0)} ms per 1,000 finished jobs)` : '';
     notes.push(
-      `Statistics count over ${fmt(mongo.finished)} finished runs (BullMQ ${fmt(redis.finished)}), not ${fmt(ISSUE.finished)}: a Taskplane statistics query on FerretDB reads every run${cost}, ` +
-        `and seeding and querying ${fmt(ISSUE.finished)} per system does not fit the budget; a query that misses the target over ${fmt(mongo.finished)} runs cannot meet it over more.`,
+      `Agenda's statistics count over ${fmt(mongo.finished)} finished jobs and BullMQ's over ${fmt(redis.finished)}, not ${fmt(ISSUE.finished)}: Agenda's overview reads every job on FerretDB${cost}, ` +
+        `so seeding and querying ${fmt(ISSUE.finished)} does not fit the budget; BullMQ's counts are per-state set sizes, the same at any count.`,
     );
   }
   return notes;
