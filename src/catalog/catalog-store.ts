@@ -9,7 +9,7 @@ import {
 } from '../core/definition.js';
 import { TaskplaneError, ValidationError } from '../core/errors.js';
 import { encodePayload, parseInput } from '../core/run-input.js';
-import type { JsonValue, TaskKind } from '../core/types.js';
+import type { JsonValue, Runtime, TaskKind } from '../core/types.js';
 import { DuplicateDocumentError, type CatalogCollection, type CatalogDatabase } from './catalog-collection.js';
 import { ClusterStore } from './clusters.js';
 import type { ApplyResult, AuditEntry, AuditEntryInput, Catalog, Cluster, WorkerGroupConfig, WorkerGroupInput } from './contract.js';
@@ -57,6 +57,9 @@ type DefinitionDocument = {
   priority: number;
   cluster: string;
   tag: string | null;
+  /** Absent in documents stored before runtimes existed: read as null. */
+  runtime?: Runtime | null;
+  runTimeout?: number | null;
   source: DefinitionSource;
   updatedAt: Date;
 };
@@ -93,6 +96,8 @@ function fromDocument(doc: DefinitionDocument): TaskDefinition {
     priority: doc.priority,
     cluster: doc.cluster,
     tag: doc.tag,
+    runtime: doc.runtime ?? null,
+    runTimeout: doc.runTimeout ?? null,
     source: doc.source,
     updatedAt: doc.updatedAt,
   });

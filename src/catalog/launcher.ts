@@ -4,7 +4,7 @@ import type { FlowStep } from '../core/flow.js';
 import { LIMITS } from '../core/limits.js';
 import { requireCluster } from './require-cluster.js';
 import type { NewRun } from '../core/run-input.js';
-import type { JsonValue, Run } from '../core/types.js';
+import type { JsonValue, Run, Runtime } from '../core/types.js';
 import type { TaskStore } from '../storage/contract.js';
 import type { Catalog } from './contract.js';
 
@@ -24,6 +24,10 @@ export interface LaunchOptions {
   readonly delayFactor?: number;
   readonly timeToResolve?: number;
   readonly timeout?: number;
+  /** How the handler is executed. */
+  readonly runtime?: Runtime;
+  /** Seconds one attempt may run before its handler is aborted. */
+  readonly runTimeout?: number;
   /** Not claimed before this instant. */
   readonly runAfter?: Date;
   /** Join a job (subtasks and flow steps). */
@@ -54,6 +58,7 @@ export function expandTag(template: string, args: JsonValue): string {
 export function runOfDefinition(definition: TaskDefinition, args: JsonValue | undefined, options: LaunchOptions & { id?: string } = {}): NewRun {
   const runArgs = args === undefined ? definition.args : args;
   const tagTemplate = options.tag ?? definition.tag;
+  const runtime = options.runtime ?? definition.runtime;
   const run: NewRun = {
     funcName: definition.funcName,
     name: definition.name,
@@ -67,6 +72,8 @@ export function runOfDefinition(definition: TaskDefinition, args: JsonValue | un
     ...pick(options, definition, 'delayFactor'),
     ...pick(options, definition, 'timeToResolve'),
     ...pick(options, definition, 'timeout'),
+    ...pick(options, definition, 'runTimeout'),
+    ...(runtime !== null ? { runtime } : {}),
     ...(options.runAfter ? { runAfter: options.runAfter } : {}),
     ...(options.id ? { id: options.id } : {}),
     ...(options.jobId ? { jobId: options.jobId } : {}),
@@ -75,7 +82,7 @@ export function runOfDefinition(definition: TaskDefinition, args: JsonValue | un
   return run;
 }
 
-function pick<K extends 'maxAttempts' | 'delay' | 'delayFactor' | 'timeToResolve' | 'timeout'>(
+function pick<K extends 'maxAttempts' | 'delay' | 'delayFactor' | 'timeToResolve' | 'timeout' | 'runTimeout'>(
   options: LaunchOptions,
   definition: TaskDefinition,
   key: K,

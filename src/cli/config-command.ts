@@ -41,7 +41,8 @@ export function addConfigCommands(program: Command, context: (command: Command) 
     });
 }
 
-/** A compiled definition as the `TaskDefinitionInput` GraphQL type spells it (kind as its enum name). */
+/** A compiled definition as the `TaskDefinitionInput` GraphQL type spells it (kind and runtime as enum names). */
 function toGraphqlInput(definition: DefinitionInput): DefinitionInputView {
-  return { ...definition, kind: definition.kind.toUpperCase() } as DefinitionInputView;
+  const runtime = definition.runtime?.toUpperCase();
+  return { ...definition, kind: definition.kind.toUpperCase(), ...(runtime ? { runtime } : {}) } as DefinitionInputView;
 }

@@ -36,6 +36,10 @@ export interface LaunchOptionsInput {
   readonly delay?: number;
   readonly delayFactor?: number;
   readonly timeout?: number;
+  /** Where the handler runs (the `HandlerRuntime` enum). */
+  readonly runtime?: 'INLINE' | 'PROCESS';
+  /** Seconds one attempt may run before its handler is aborted. */
+  readonly runTimeout?: number;
 }
 
 export interface TaskView {

@@ -4,7 +4,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { definitionSchema, type DefinitionInput } from '../core/definition.js';
 import { ROLES } from '../core/members.js';
-import { encodePayload, slugSchema, tagSchema } from '../core/run-input.js';
+import { encodePayload, runtimeSchema, slugSchema, tagSchema } from '../core/run-input.js';
 
 /**
  * The config file's format: the Tarantool task manager's YAML (`tasks:`, `task_storage:`,
@@ -104,6 +104,13 @@ export const capacitySchema = z
   .min(1, 'must be a positive number of runs')
   .max(100_000, 'must be at most 100000 runs');
 
+/** `task_runner.run_timeout`: seconds, as a task's own `run_timeout`. */
+export const runTimeoutSchema = z
+  .number({ error: 'must be a number of seconds' })
+  .positive('must be a positive number of seconds')
+  .max(365 * 24 * 3600, 'must be at most one year');
+export { runtimeSchema };
+
 export const allowInitCommandSchema = z.boolean({ error: 'must be true or false' });
 
 export const AUTH_MODES = ['auto', 'on', 'off'] as const;
@@ -117,6 +124,27 @@ const apiTokenSchema = z.strictObject(
   },
   typeError('must be { name, role, sha256 }'),
 );
+/** `node.api.runner_tokens`: a runner token scoped to one cluster (see src/api/runner-gateway/). */
+const runnerTokenEntrySchema = z.strictObject(
+  {
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$/, 'must be a name of letters, digits, `_`, `.`, `@` or `-`'),
+    cluster: slugSchema,
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be the SHA-256 of the token as 64 lowercase hex digits (`taskplane token create --runner` prints it)'),
+    // Clusters besides its own where subtasks spawned by its runs may go.
+    spawn_clusters: z.array(slugSchema, { error: 'must be a list of cluster slugs' }).max(100).optional(),
+  },
+  typeError('must be { name, cluster, sha256, spawn_clusters? }'),
+);
+/** `node.runner.api.url`: the api node(s) a remote runner claims through. */
+export const runnerApiUrlSchema = z
+  .string({ error: 'must be a URL' })
+  .regex(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be the http:// or https:// base URL of an api node, e.g. https://taskplane.example.com');
+/** `node.runner.api.token`: never echoed in messages. */
+export const runnerTokenValueSchema = z
+  .string({ error: 'must be a runner token' })
+  .min(1, 'must not be empty')
+  .max(200, 'must be at most 200 characters')
+  .regex(/^\S+$/, 'must not contain spaces');
 const corsOriginSchema = z.string().regex(/^https?:\/\/[^/\s]+$/, 'must be an origin such as https://ops.example.com (scheme and host, no path)');
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -137,6 +165,8 @@ const TASK_FIELDS = {
   priority: 'priority',
   cluster: 'cluster',
   tag: 'tag',
+  runtime: 'runtime',
+  run_timeout: 'runTimeout',
 } as const;
 type TaskFileKey = keyof typeof TASK_FIELDS;
 const SNAKE_OF = Object.fromEntries(Object.entries(TASK_FIELDS).map(([snake, camel]) => [camel, snake]));
@@ -172,6 +202,15 @@ const nodeSchema = z.strictObject({
       heartbeat_ms: ms('heartbeat_ms').optional(),
       allow_init_command: allowInitCommandSchema.optional(),
       init_command_timeout_ms: ms('init_command_timeout_ms').optional(),
+      // A remote runner: claims through an api node's runner gateway instead of the databases.
+      api: section(z.strictObject({ url: runnerApiUrlSchema.optional(), token: runnerTokenValueSchema.optional() }, typeError('must be { url, token }'))),
+      abort_grace_ms: ms('abort_grace_ms').optional(),
+      process_pool_size: z
+        .number({ error: 'must be a number of child processes' })
+        .int('must be a whole number of child processes')
+        .min(0, 'must not be negative')
+        .max(1000, 'must be at most 1000')
+        .optional(),
     }),
   ),
   scheduler: section(z.strictObject({ lease_ms: ms('lease_ms').optional() })),
@@ -188,6 +227,13 @@ const nodeSchema = z.strictObject({
       auth: authModeSchema.optional(),
       tokens: z.array(apiTokenSchema, { error: 'must be a list of { name, role, sha256 }' }).max(1000).optional(),
       cors_origins: z.array(corsOriginSchema, { error: 'must be a list of origins' }).max(100).optional(),
+      runner_tokens: z.array(runnerTokenEntrySchema, { error: 'must be a list of { name, cluster, sha256 }' }).max(1000).optional(),
+      runner_requests_per_minute: z
+        .number({ error: 'must be a number of requests' })
+        .int('must be a whole number')
+        .min(1, 'must be at least 1')
+        .max(10_000_000, 'must be at most 10000000')
+        .optional(),
       mutations_per_minute: z
         .number({ error: 'must be a number of mutations' })
         .int('must be a whole number')
@@ -221,7 +267,9 @@ export const fileConfigSchema = z.strictObject(
           .optional(),
       }),
     ),
-    task_runner: section(z.strictObject({ capacity: capacitySchema.optional() })),
+    task_runner: section(
+      z.strictObject({ capacity: capacitySchema.optional(), runtime: runtimeSchema.optional(), run_timeout: runTimeoutSchema.optional() }),
+    ),
     node: section(nodeSchema),
     modules: section(
       z.record(

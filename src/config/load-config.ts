@@ -16,6 +16,7 @@ import {
   crossCheckModules,
   fileConfigSchema,
   groupSchema,
+  keyOf,
   logLevelSchema,
   authModeSchema,
   mongoUrlListSchema,
@@ -27,6 +28,8 @@ import {
   redisPrefixSchema,
   redisUrlSchema,
   roleListSchema,
+  runnerApiUrlSchema,
+  runnerTokenValueSchema,
   tagListSchema,
   type ConfigProblem,
   type FileConfig,
@@ -127,6 +130,12 @@ export function compileConfig(raw: unknown, options: CompileConfigOptions = {}):
     fileConfig.modules ?? {},
     baseDir,
   );
+  // A child process can only import what `modules:` lists; a handler given in code exists in this process alone.
+  for (const task of tasks) {
+    if (task.runtime === 'process' && direct.has(task.funcName)) {
+      checked.problems.push({ key: keyOf(['tasks', task.name, 'runtime']), reason: `runtime 'process' loads handlers only from modules listed under modules:, and '${task.funcName}' is a handler given in code; use runtime: inline or move it into a module` });
+    }
+  }
   if (checked.problems.length > 0) fail(file, checked.problems);
 
   const compiled = compile(fileConfig, readEnv(options.env ?? {}), { file, baseDir, tasks, modules: checked.modules });
@@ -185,6 +194,8 @@ interface EnvOverrides {
   tags?: readonly string[];
   capacity?: number;
   allowInitCommand?: boolean;
+  runnerApiUrl?: string;
+  runnerToken?: string;
   auth?: 'auto' | 'on' | 'off';
   logLevel?: NodeConfig['logLevel'];
 }
@@ -207,6 +218,15 @@ function readEnv(env: NodeJS.ProcessEnv): EnvOverrides {
     return fail(null, [{ key: name, reason: `'${value}' ${reason.replace(/, received string$/, '')}` }], parsed.error);
   };
 
+  // A secret's value never appears in a message.
+  const secret = <S extends z.ZodType>(name: string, schema: S): z.output<S> | undefined => {
+    const value = text(name);
+    if (value === undefined) return undefined;
+    const parsed = schema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    return fail(null, [{ key: name, reason: parsed.error.issues[0]?.message ?? 'is invalid' }], parsed.error);
+  };
+
   const listenText = text('TASKPLANE_LISTEN');
   const listen = listenText === undefined ? undefined : parseListen(listenText);
   if (typeof listen === 'string') fail(null, [{ key: 'TASKPLANE_LISTEN', reason: listen }]);
@@ -225,6 +245,8 @@ function readEnv(env: NodeJS.ProcessEnv): EnvOverrides {
     tags: check('WORKER_TAGS', tagListSchema, list),
     capacity: check('RUNNER_CAPACITY', capacitySchema, integer),
     allowInitCommand: check('RUNNER_ALLOW_INIT_COMMAND', allowInitCommandSchema, boolean),
+    runnerApiUrl: check('TASKPLANE_RUNNER_API_URL', runnerApiUrlSchema),
+    runnerToken: secret('TASKPLANE_RUNNER_TOKEN', runnerTokenValueSchema),
     auth: check('TASKPLANE_AUTH', authModeSchema),
     logLevel: check('TASKPLANE_LOG_LEVEL', logLevelSchema),
   };
@@ -268,6 +290,15 @@ function compile(
     if (names.has(token.name)) failAt('node.api.tokens', `token name '${token.name}' appears twice`);
     names.add(token.name);
   }
+  const runnerTokens = node.api?.runner_tokens ?? [];
+  const runnerNames = new Set<string>();
+  const apiHashes = new Set(tokens.map((token) => token.sha256));
+  for (const token of runnerTokens) {
+    if (runnerNames.has(token.name)) failAt('node.api.runner_tokens', `runner token name '${token.name}' appears twice`);
+    runnerNames.add(token.name);
+    if (apiHashes.has(token.sha256)) failAt('node.api.runner_tokens', `runner token '${token.name}' has the hash of an API token in node.api.tokens; a token is one or the other`);
+  }
+  const runnerApi = remoteRunner(node.runner?.api ?? null, env, { roles, mongo: shards !== undefined, redis: redisUrl !== undefined }, failAt);
 
   return {
     file: known.file,
@@ -289,6 +320,11 @@ function compile(
       ownTags: ownTags === null ? null : [...new Set(ownTags)],
       allowInitCommand: env.allowInitCommand ?? node.runner?.allow_init_command ?? false,
       initCommandTimeoutMs: node.runner?.init_command_timeout_ms ?? 300_000,
+      api: runnerApi,
+      runtime: config.task_runner?.runtime ?? 'inline',
+      runTimeout: config.task_runner?.run_timeout ?? 3600,
+      abortGraceMs: node.runner?.abort_grace_ms ?? 5000,
+      processPoolSize: node.runner?.process_pool_size ?? 2,
     },
     scheduler: { leaseMs: node.scheduler?.lease_ms ?? 5000 },
     storage: {
@@ -300,9 +336,45 @@ function compile(
     runDefaults: { ...DEFAULT_RUN_DEFAULTS, timeToResolve: config.task_storage?.task_ttr ?? DEFAULT_RUN_DEFAULTS.timeToResolve },
     tasks: known.tasks,
     modules: known.modules,
-    api: { auth, tokens, corsOrigins: node.api?.cors_origins ?? [], mutationsPerMinute: node.api?.mutations_per_minute ?? 600 },
+    api: {
+      auth,
+      tokens,
+      corsOrigins: node.api?.cors_origins ?? [],
+      mutationsPerMinute: node.api?.mutations_per_minute ?? 600,
+      runnerTokens: runnerTokens.map(({ spawn_clusters, ...token }) => ({ ...token, spawnClusters: spawn_clusters ?? [] })),
+      runnerRequestsPerMinute: node.api?.runner_requests_per_minute ?? 12_000,
+    },
     logLevel: env.logLevel ?? node.log_level ?? 'info',
   };
+}
+
+/**
+ * `node.runner.api` with its environment overrides: both the URL and the token, on a node whose
+ * only role is runner and that names no database — a remote runner holds no database credentials.
+ */
+function remoteRunner(
+  file: { url?: string | undefined; token?: string | undefined } | null,
+  env: EnvOverrides,
+  node: { roles: readonly string[]; mongo: boolean; redis: boolean },
+  failAt: (key: string, reason: string) => never,
+): NodeConfig['runner']['api'] {
+  const url = env.runnerApiUrl ?? file?.url;
+  const token = env.runnerToken ?? file?.token;
+  if (url === undefined && token === undefined) return null;
+  const urlKey = env.runnerApiUrl !== undefined ? 'TASKPLANE_RUNNER_API_URL' : 'node.runner.api.url';
+  if (url === undefined) {
+    return failAt(env.runnerToken !== undefined ? 'TASKPLANE_RUNNER_TOKEN' : 'node.runner.api.token', 'is set but no runner gateway URL is (node.runner.api.url or TASKPLANE_RUNNER_API_URL)');
+  }
+  if (token === undefined) {
+    return failAt(urlKey, 'names a runner gateway but no runner token is set (node.runner.api.token or TASKPLANE_RUNNER_TOKEN; `taskplane token create --runner --cluster SLUG --name NAME` makes one)');
+  }
+  if (node.roles.length !== 1 || node.roles[0] !== 'runner') {
+    return failAt(urlKey, `a remote runner node has the runner role only (its roles: ${node.roles.join(', ')}); the other roles need the databases`);
+  }
+  for (const [present, key] of [[node.mongo, env.mongoUrls ? 'TASKPLANE_MONGO_URLS' : 'node.mongo'], [node.redis, env.redisUrl ? 'TASKPLANE_REDIS_URL' : 'node.redis']] as const) {
+    if (present) return failAt(key, `must not be set on a remote runner (${urlKey} is set): it claims through the api node and holds no database credentials`);
+  }
+  return { url, token };
 }
 
 /** Loopback addresses only ever reach this machine: no auth needed by default there. */

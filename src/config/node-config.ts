@@ -1,6 +1,7 @@
 import type { DefinitionInput } from '../core/definition.js';
 import type { Role } from '../core/members.js';
 import type { RunDefaults } from '../core/run-input.js';
+import type { Runtime } from '../core/types.js';
 
 /**
  * A node's compiled configuration: what `loadConfig` returns after reading the file, applying
@@ -69,6 +70,13 @@ export interface NodeConfig {
     readonly allowInitCommand: boolean;
     /** How long the init command may run before the runner gives up and stops. @defaultValue 300000 (5 min) */
     readonly initCommandTimeoutMs: number;
+    /**
+     * A remote runner: the api node whose runner gateway it claims through, and its runner token
+     * (`node.runner.api`, `TASKPLANE_RUNNER_API_URL` / `TASKPLANE_RUNNER_TOKEN`). Set only on a
+     * node whose roles are `[runner]` and that has no `mongo` or `redis`: it holds no database
+     * credentials. @defaultValue null (the runner reaches the databases itself)
+     */
+    readonly api: { readonly url: string; readonly token: string } | null;
     /** Runs at once (`task_runner.capacity`). @defaultValue 128 */
     readonly capacity: number;
     /** Polling interval when no wake-up arrives. @defaultValue 1000 */
@@ -77,6 +85,21 @@ export interface NodeConfig {
     readonly drainGraceMs: number;
     /** @defaultValue 2000 */
     readonly heartbeatMs: number;
+    /** How runs that name no runtime execute their handler (`task_runner.runtime`). @defaultValue `inline` */
+    readonly runtime: Runtime;
+    /**
+     * Seconds one attempt of a run that names no `run_timeout` may run before its handler's signal
+     * fires (`task_runner.run_timeout`). @defaultValue 3600 (1 h)
+     */
+    readonly runTimeout: number;
+    /**
+     * After a handler's signal fires (run timeout, stop, lease loss, shutdown), how long it has to
+     * return before its child process is killed (`process`) or it is abandoned (`inline`).
+     * @defaultValue 5000
+     */
+    readonly abortGraceMs: number;
+    /** Idle child processes the `process` runtime keeps warm for the next run. @defaultValue 2 */
+    readonly processPoolSize: number;
   };
   readonly scheduler: {
     /** Leader lease length; a standby takes over this long after the leader stops renewing. @defaultValue 5000 */
@@ -110,6 +133,19 @@ export interface NodeConfig {
     readonly corsOrigins: readonly string[];
     /** Mutations each caller (token, or address without auth) may send per minute, per api node. @defaultValue 600 */
     readonly mutationsPerMinute: number;
+    /**
+     * Runner tokens by SHA-256, each scoped to one cluster (`node.api.runner_tokens`): what remote
+     * runners show the runner gateway (`/runner/v1/`). Required there whatever `auth` says. @defaultValue []
+     */
+    readonly runnerTokens: ReadonlyArray<{
+      readonly name: string;
+      readonly cluster: string;
+      readonly sha256: string;
+      /** Clusters besides its own where its runs may spawn subtasks (`spawn_clusters`). @defaultValue [] */
+      readonly spawnClusters: readonly string[];
+    }>;
+    /** Runner gateway requests per runner token per minute, per api node. @defaultValue 12000 */
+    readonly runnerRequestsPerMinute: number;
   };
   /** @defaultValue `info` */
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

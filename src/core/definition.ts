@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { cronProblem } from './cron.js';
 import { LIMITS } from './limits.js';
-import { funcNameSchema, nameSchema, slugSchema, tagSchema } from './run-input.js';
-import { TASK_KINDS, type JsonValue, type TaskKind } from './types.js';
+import { funcNameSchema, nameSchema, runtimeSchema, slugSchema, tagSchema } from './run-input.js';
+import { TASK_KINDS, type JsonValue, type Runtime, type TaskKind } from './types.js';
 
 /**
  * Task definitions: the registered tasks of the cluster-wide config (`tasks:` in the YAML, or
@@ -46,6 +46,10 @@ export const definitionSchema = z
     /** @defaultValue `'default'` */
     cluster: slugSchema.optional(),
     tag: z.union([tagSchema, tagTemplateSchema]).optional(),
+    /** How its runs' handler is executed. @defaultValue the runner's `task_runner.runtime` (`inline`) */
+    runtime: runtimeSchema.optional(),
+    /** Seconds one attempt may run before its handler is aborted. @defaultValue the runner's `task_runner.run_timeout` (3600) */
+    runTimeout: seconds('runTimeout').positive('runTimeout must be positive').optional(),
   })
   .superRefine((def, ctx) => {
     if (def.kind === 'periodical') {
@@ -83,6 +87,10 @@ export interface TaskDefinition {
   readonly priority: number;
   readonly cluster: string;
   readonly tag: string | null;
+  /** Null: the runner's default. */
+  readonly runtime: Runtime | null;
+  /** Null: the runner's default. */
+  readonly runTimeout: number | null;
   readonly source: DefinitionSource;
   readonly updatedAt: Date;
 }
@@ -104,6 +112,8 @@ export function compileDefinition(input: z.output<typeof definitionSchema>, sour
     priority: input.priority ?? 0,
     cluster: input.cluster ?? 'default',
     tag: input.tag ?? null,
+    runtime: input.runtime ?? null,
+    runTimeout: input.runTimeout ?? null,
     source,
     updatedAt: now,
   });

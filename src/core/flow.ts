@@ -23,6 +23,8 @@ const stepFields = newRunSchema.pick({
   delayFactor: true,
   timeToResolve: true,
   timeout: true,
+  runtime: true,
+  runTimeout: true,
 });
 
 export const flowStepSchema = stepFields.extend({

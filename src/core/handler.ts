@@ -59,6 +59,10 @@ export interface SpawnOptions {
   readonly maxAttempts?: number;
   readonly timeToResolve?: number;
   readonly timeout?: number;
+  /** How the subtask's handler runs. @defaultValue the runner's default (`task_runner.runtime`) */
+  readonly runtime?: 'inline' | 'process';
+  /** Seconds one attempt may run. @defaultValue the runner's default (`task_runner.run_timeout`) */
+  readonly runTimeout?: number;
 }
 
 export type Handler = (args: JsonValue, ctx: HandlerContext) => unknown;

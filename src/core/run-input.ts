@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ValidationError } from './errors.js';
 import { LIMITS } from './limits.js';
 import { isRunId } from './run-ids.js';
-import { RUN_KINDS, RUN_STATUSES, type JsonValue, type RunKind, type RunStatus } from './types.js';
+import { RUN_KINDS, RUN_STATUSES, RUNTIMES, type JsonValue, type RunKind, type RunStatus } from './types.js';
 
 /**
  * Validation of everything a caller hands to storage: new runs, filters, ids. Each check throws a
@@ -34,6 +34,8 @@ export const tagSchema = z
   .string()
   .max(LIMITS.tagLength, `must be at most ${LIMITS.tagLength} characters`)
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*$/, 'must be letters, digits, `_`, `.`, `:` or `-`');
+
+export const runtimeSchema = z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.map((r) => `'${r}'`).join(', ')}` });
 
 export const runIdSchema = z.string().refine(isRunId, 'must be a UUID').transform((id) => id.toLowerCase());
 
@@ -69,6 +71,10 @@ export const newRunSchema = z.strictObject({
   delayFactor: z.number().min(1, 'delayFactor must be at least 1').max(100).optional(),
   timeToResolve: seconds('timeToResolve').positive('timeToResolve must be positive').optional(),
   timeout: seconds('timeout').positive('timeout must be positive').optional(),
+  /** How the handler is executed. @defaultValue null (the runner's `task_runner.runtime`) */
+  runtime: runtimeSchema.optional(),
+  /** Seconds one attempt may run before its handler is aborted. @defaultValue null (the runner's `task_runner.run_timeout`) */
+  runTimeout: seconds('runTimeout').positive('runTimeout must be positive').optional(),
   /** Not claimed before this instant. @defaultValue now */
   runAfter: z.date().optional(),
   /** `unknown task` records a start by a name the config does not define. @defaultValue `'pending'` */
@@ -101,6 +107,8 @@ export const spawnRequestSchema = z.strictObject({
   maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional(),
   timeToResolve: seconds('timeToResolve').positive().optional(),
   timeout: seconds('timeout').positive().optional(),
+  runtime: runtimeSchema.optional(),
+  runTimeout: seconds('runTimeout').positive().optional(),
 });
 export type SpawnRequest = Omit<z.output<typeof spawnRequestSchema>, 'args'> & { args: JsonValue };
 

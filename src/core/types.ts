@@ -20,6 +20,9 @@
  * - **tag**: finer routing inside a cluster. Untagged runs carry the tag `default`.
  * - **job**: the runs that share a `jobId`: a root run (whose `jobId` is its own id) and the
  *   runs spawned under it. A whole job lives on one shard.
+ * - **runtime**: how a runner executes a run's handler: `inline` (in the runner's own process)
+ *   or `process` (in a warm child process the runner can kill). Chosen per definition or run;
+ *   a run without one takes its runner's default (`task_runner.runtime`).
  * - **shard**: one MongoDB database. **bucket**: one of a fixed number of virtual buckets;
  *   `bucket = hash(jobId) mod bucketCount`, and the bucket map says which shard holds a bucket.
  */
@@ -29,6 +32,10 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 
 export const TASK_KINDS = ['periodical', 'continuous', 'single_shot'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
+
+/** Where a handler runs: `inline` in the runner process, `process` in a child it can kill. */
+export const RUNTIMES = ['inline', 'process'] as const;
+export type Runtime = (typeof RUNTIMES)[number];
 
 /** A run's kind: its definition's kind, or `anonymous` for a run created by handler name. */
 export const RUN_KINDS = [...TASK_KINDS, 'anonymous'] as const;
@@ -110,6 +117,10 @@ export interface Run {
   readonly priority: number;
   readonly cluster: string;
   readonly tag: string;
+  /** How its handler is executed; null → the runner's default (`task_runner.runtime`). */
+  readonly runtime: Runtime | null;
+  /** Seconds one attempt may run before its handler is aborted; null → the runner's default (`task_runner.run_timeout`). */
+  readonly runTimeout: number | null;
   readonly args: JsonValue;
   /** The handler's return value once `completed`; `null` before. */
   readonly result: JsonValue;

@@ -3,6 +3,8 @@ import type { Catalog } from '../catalog/contract.js';
 import { createCatalog } from '../catalog/create-catalog.js';
 import { Launcher } from '../catalog/launcher.js';
 import type { NodeConfig } from '../config/node-config.js';
+import type { RunnerGateway } from '../api/runner-gateway/runner-gateway.js';
+import type { RemoteRunnerConnection } from '../runner/remote/connect-remote-runner.js';
 import type { Coordinator } from '../coordination/contract.js';
 import { createCoordinator } from '../coordination/create-coordinator.js';
 import { withRunEvents } from '../coordination/publishing-store.js';
@@ -50,6 +52,10 @@ export class TaskplaneNode {
   #scheduler: Scheduler | null = null;
   #keeper: ShardKeeper | null = null;
   #api: { close(): Promise<void> } | null = null;
+  /** Api nodes: the runner gateway remote runners claim through (`/runner/v1/`). */
+  #gateway: RunnerGateway | null = null;
+  /** A remote runner node (`node.runner.api`): its adapters over an api node's runner gateway. */
+  #remote: RemoteRunnerConnection | null = null;
   #http: { address: string; close(): Promise<void> } | null = null;
   #metrics: NodeMetrics | null = null;
   #heartbeat: NodeJS.Timeout | null = null;
@@ -112,6 +118,8 @@ export class TaskplaneNode {
     const roles = new Set(config.roles);
     // Load handlers first: a bad module should stop the node before it connects anywhere.
     const handlers = roles.has('runner') ? await loadHandlers(config.modules, this.#extras.handlers) : null;
+    // The config allows `node.runner.api` only on a runner-only node without databases.
+    if (config.runner.api && handlers) return this.#startRemoteRunner(config.runner.api, handlers);
 
     const coordinator = createCoordinator({ redis: config.redis, onError: (err: Error) => log.warn({ err }, 'coordination error') });
     this.#coordinator = coordinator;
@@ -146,7 +154,8 @@ export class TaskplaneNode {
     }
     if (handlers) {
       // The catalog lets it check its cluster and follow its worker group's config.
-      this.#runner = new Runner({ store, coordinator, catalog, log, id: config.nodeId, node: config.nodeId, handlers, ...config.runner });
+      // `modules` is what the process runtime's children may load: the same list, nothing else.
+      this.#runner = new Runner({ store, coordinator, catalog, log, id: config.nodeId, node: config.nodeId, handlers, modules: config.modules, ...config.runner });
       await this.#runner.start();
     }
     const runner = this.#runner;
@@ -167,12 +176,19 @@ export class TaskplaneNode {
       // `node` is read per request, so it shows the address the server actually bound (port 0 → the real port).
       const api = createApi({ store, catalog, coordinator, launcher: new Launcher(store, catalog), get node() { return node(); }, logger: log }, { access: config.api });
       this.#api = api;
+      const { createRunnerGateway } = await import('../api/runner-gateway/runner-gateway.js');
+      const gateway = createRunnerGateway({ store, catalog, coordinator, tokens: config.api.runnerTokens, requestsPerMinute: config.api.runnerRequestsPerMinute, log });
+      this.#gateway = gateway;
       this.#http = await startHttpServer(config.listen.host, config.listen.port, {
         graphql: api.yoga as never,
         ready: () => this.ready(),
         // Routes beside /graphql, /healthz and /readyz, by path prefix; the first match wins,
         // so the UI's catch-all `/` stays last.
-        extra: [metricsEntry, { prefix: '/', handle: (await import('../ui/static-server.js')).createUiHandler() }],
+        extra: [
+          metricsEntry,
+          { prefix: '/runner/v1/', handle: (req, res) => gateway.handle(req, res) },
+          { prefix: '/', handle: (await import('../ui/static-server.js')).createUiHandler() },
+        ],
       });
       log.info({ url: `http://${this.#http.address}/graphql` }, 'api listening');
     } else if (config.listen.explicit) {
@@ -183,6 +199,46 @@ export class TaskplaneNode {
     }
     await this.#beat();
     this.#heartbeat = setInterval(() => void this.#beat(), 2000);
+  }
+
+  /**
+   * A remote runner: the runner role over an api node's runner gateway, with no storage, catalog
+   * or coordinator of its own — it never opens a MongoDB or Redis connection. A refused token
+   * stops the start (`RunnerTokenRefusedError`, exit status 2).
+   */
+  async #startRemoteRunner(api: { readonly url: string; readonly token: string }, handlers: ReadonlyMap<string, Handler>): Promise<void> {
+    const { config, log } = this;
+    log.info({ roles: config.roles, gateway: api.url }, 'node starting (remote runner: claims through the api node, no database connections)');
+    const { connectRemoteRunner } = await import('../runner/remote/connect-remote-runner.js');
+    const remote = await connectRemoteRunner({ api, node: config.nodeId, cluster: config.runner.cluster, group: config.runner.group, log });
+    this.#remote = remote;
+    const metrics = new NodeMetrics({ nodeId: config.nodeId, roles: config.roles, version: VERSION });
+    this.#metrics = metrics;
+    const runner = new Runner({
+      ...config.runner,
+      store: remote.store,
+      coordinator: remote.coordinator,
+      catalog: remote.catalog,
+      log,
+      id: remote.runnerId,
+      node: config.nodeId,
+      handlers,
+      modules: config.modules,
+    });
+    this.#runner = runner;
+    await runner.start();
+    registerScrapeGauges(metrics, {
+      // No shards to ping and no cluster-wide figures from here: the api nodes serve those.
+      store: { health: async () => [], statistics: () => Promise.reject(new Error('a remote runner reads no statistics')) },
+      coordinator: { members: async () => [], listLeases: async () => [] },
+      runner: () => ({ cluster: config.runner.cluster, group: config.runner.group, capacity: config.runner.capacity, load: runner.load }),
+      log,
+    });
+    if (config.listen.explicit) {
+      const metricsEntry = { prefix: '/metrics', handle: metricsRoute(metrics, log) };
+      this.#http = await startHttpServer(config.listen.host, config.listen.port, { graphql: null, ready: () => this.ready(), extra: [metricsEntry] });
+      log.info({ url: `http://${this.#http.address}/metrics` }, 'health and metrics listening');
+    }
   }
 
   /** Replaces the config-sourced task definitions (start and SIGHUP) and tells schedulers. */
@@ -197,6 +253,10 @@ export class TaskplaneNode {
 
   /** Whether every role can work now (`/readyz`). */
   async ready(): Promise<{ ok: boolean; details: object }> {
+    if (this.#remote) {
+      const remote = await this.#remote.ready();
+      return { ok: remote.ok, details: { embedded: false, roles: this.config.roles, ...remote.details } };
+    }
     const [shards, coordination] = await Promise.all([this.store.health(), this.coordinator.health()]);
     const ok = shards.every((s) => s.ok) && coordination.ok;
     return { ok, details: { embedded: this.config.mongo === null, roles: this.config.roles, shards, coordination } };
@@ -207,8 +267,8 @@ export class TaskplaneNode {
       id: this.config.nodeId,
       roles: [...this.config.roles],
       listen: this.#http?.address ?? (this.config.roles.includes('api') ? `${this.config.listen.host}:${this.config.listen.port}` : null),
-      storage: this.#rawStore?.engine ?? 'unknown',
-      coordination: this.#coordinator?.kind ?? 'unknown',
+      storage: this.#rawStore?.engine ?? (this.#remote ? 'remote' : 'unknown'),
+      coordination: this.#coordinator?.kind ?? (this.#remote ? 'runner-gateway' : 'unknown'),
       pid: process.pid,
       version: VERSION,
       startedAt: this.#startedAt,
@@ -227,6 +287,8 @@ export class TaskplaneNode {
       }
     };
     await step('runner', () => this.#runner?.drain());
+    await step('remote runner connection', () => this.#remote?.close());
+    await step('runner gateway', async () => this.#gateway?.close());
     await step('http', () => this.#http?.close());
     await step('api', () => this.#api?.close());
     await step('scheduler', () => this.#scheduler?.close());

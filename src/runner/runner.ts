@@ -5,12 +5,14 @@ import { coerceError } from '../core/errors.js';
 import type { Handler } from '../core/handler.js';
 import { LIMITS } from '../core/limits.js';
 import type { RunnerInfo } from '../core/members.js';
-import { leaseOf, type JsonValue, type Run, type RunnerIdentity } from '../core/types.js';
+import type { JsonValue, Run, RunnerIdentity } from '../core/types.js';
 import type { TaskStore } from '../storage/contract.js';
 import { checkRunnerCluster } from './check-cluster.js';
 import { effectiveRouting, sameRouting, type Routing } from './effective-routing.js';
 import { runGroupInitCommand } from './init-command.js';
-import { RunExecution } from './run-execution.js';
+import { renewLeases } from './lease-renewal.js';
+import type { RunExecution } from './run-execution.js';
+import { RuntimeSet, type RuntimeSetOptions } from './runtimes/runtime-set.js';
 import { SettlementQueue } from './settlement-queue.js';
 import { WakeSignal } from './wake-signal.js';
 import { WorkerGroupWatch } from './worker-group-watch.js';
@@ -34,13 +36,23 @@ import { WorkerGroupWatch } from './worker-group-watch.js';
  * - Leases: every `renewEveryMs` the leases a third of the way through their `timeToResolve`
  *   are renewed in one batch; a lease reported lost aborts its handler, a stop request aborts it
  *   as `stopped`. Stops also arrive at once on the `stop` channel.
+ * - Execution: each run's handler runs in its runtime (`inline`, or a `process` child; the run's
+ *   own, else `runtime`), bounded by its `run_timeout` (else `runTimeout`). However an attempt
+ *   is cut short — timeout, stop, lease loss, drain — the handler's signal fires and it has
+ *   `abortGraceMs` to return before it is killed (`process`) or abandoned (`inline`); see
+ *   run-execution.ts. A slot is never held longer than that.
  * - Outcomes go through a `SettlementQueue` (batched settle calls).
  * - Drain: stop claiming, let handlers finish for `drainGraceMs`, then abort the rest and hand
- *   them back to `pending` without spending an attempt.
+ *   them back to `pending` without spending an attempt (after at most `abortGraceMs` more), and
+ *   end the `process` runtime's children.
+ *
+ * Its options add to `RuntimeSetOptions` (default runtime and run timeout, abort grace, the
+ * modules process children may load, their pool size).
  */
-export interface RunnerOptions {
-  readonly store: TaskStore;
-  readonly coordinator: Coordinator;
+export interface RunnerOptions extends RuntimeSetOptions {
+  /** What a runner needs of storage: a local store, or the remote one over the runner gateway (src/runner/remote/). */
+  readonly store: Pick<TaskStore, 'take' | 'renew' | 'settle'>;
+  readonly coordinator: Pick<Coordinator, 'subscribe' | 'heartbeat' | 'leave'>;
   readonly log: Logger;
   readonly id: string;
   readonly node: string;
@@ -92,6 +104,7 @@ export class Runner {
   #state: State = 'idle';
   #loop: Promise<void> | null = null;
   #idleWaiters: Array<() => void> = [];
+  readonly #runtimes: RuntimeSet;
 
   constructor(options: RunnerOptions) {
     this.#options = options;
@@ -99,6 +112,7 @@ export class Runner {
     this.#routing = effectiveRouting(this.#ownRouting(), null);
     this.#identity = { id: options.id, cluster: options.cluster, tags: this.#routing.tags, handlers: this.#routing.handlers };
     this.#settlements = new SettlementQueue(options.store, this.#log);
+    this.#runtimes = new RuntimeSet({ ...options, log: this.#log });
   }
 
   get state(): State {
@@ -107,6 +121,19 @@ export class Runner {
 
   get load(): number {
     return this.#active.size;
+  }
+
+  /**
+   * Handlers that ignored their signal past the abort grace: `killed` (process runtime children)
+   * and `abandoned` (inline calls that may still be running in this process).
+   */
+  get gaveUp(): { readonly killed: number; readonly abandoned: number } {
+    return this.#runtimes.gaveUp;
+  }
+
+  /** Pids of the `process` runtime's live children. */
+  get processPids(): number[] {
+    return this.#runtimes.processPids;
   }
 
   /** What `take` is asked for now. */
@@ -197,6 +224,7 @@ export class Runner {
     if (this.#state === 'closed' || this.#state === 'idle' || this.#state === 'starting') {
       this.#state = 'closed';
       this.#starting.abort();
+      await this.#runtimes.close();
       return;
     }
     if (this.#state === 'running') {
@@ -207,7 +235,8 @@ export class Runner {
       await this.#loop;
       await this.#whenIdle(graceMs);
       for (const execution of this.#active.values()) execution.abort({ kind: 'shutdown' });
-      await this.#whenIdle(1000);
+      // Each ends within the abort grace: returned, or killed or abandoned at its end.
+      await this.#whenIdle((this.#options.abortGraceMs ?? 5000) + 1000);
       // Outcomes must reach storage before the process exits; a shard down this long is left to lease expiry.
       await this.#settlements.drain(15_000);
       this.#state = 'closed';
@@ -215,6 +244,7 @@ export class Runner {
       for (const timer of this.#timers) clearInterval(timer);
       this.#watch?.close();
       this.#settlements.close();
+      await this.#runtimes.close();
       await this.#options.coordinator.leave('runner', this.#options.id);
       this.#log.info('runner closed');
     }
@@ -256,7 +286,7 @@ export class Runner {
 
   #execute(run: Run): void {
     const handler = this.#options.handlers.get(run.funcName);
-    const execution = new RunExecution(run, leaseOf(run));
+    const execution = this.#runtimes.execution(run);
     this.#active.set(run.id, execution);
     if (this.#state !== 'running') execution.abort({ kind: 'shutdown' });
     const finish = (outcome: Awaited<ReturnType<RunExecution['execute']>>) => {
@@ -271,36 +301,11 @@ export class Runner {
       finish({ status: 'failed', error: new Error(`runner ${this.#options.id} has no handler '${run.funcName}'`) });
       return;
     }
-    execution.execute(handler, this.#log).then(finish, (error: unknown) => finish({ status: 'failed', error }));
+    execution.execute().then(finish, (error: unknown) => finish({ status: 'failed', error }));
   }
 
-  async #renew(): Promise<void> {
-    const now = Date.now();
-    // Due: a third of the lease has passed — or `stopCheckMs` since storage last answered, so a
-    // stop request whose Redis message was lost still reaches the handler within that time.
-    const stopCheckMs = this.#options.stopCheckMs ?? 2000;
-    const due = [...this.#active.values()].filter(
-      (e) => !e.aborted && (e.deadline.getTime() - now < (e.run.timeToResolve * 1000 * 2) / 3 || now - e.confirmedAt >= stopCheckMs),
-    );
-    for (const execution of due) execution.confirmedAt = now;
-    for (const execution of this.#active.values()) {
-      if (!execution.aborted && execution.deadline.getTime() <= now) execution.abort({ kind: 'lease-lost' });
-    }
-    if (due.length === 0) return;
-    try {
-      const results = await this.#options.store.renew(due.map((e) => e.lease));
-      for (const result of results) {
-        const execution = this.#active.get(result.id);
-        if (!execution) continue;
-        if (result.state === 'lost') execution.abort({ kind: 'lease-lost' });
-        else if (result.state === 'renewed') {
-          execution.deadline = result.deadline;
-          if (result.stopRequested) execution.abort({ kind: 'stop' });
-        }
-      }
-    } catch (error) {
-      this.#log.error({ err: coerceError(error), count: due.length }, 'lease renewal failed; will retry');
-    }
+  #renew(): Promise<void> {
+    return renewLeases(this.#active, this.#options.store, this.#options.stopCheckMs ?? 2000, this.#log);
   }
 
   async #heartbeat(): Promise<void> {

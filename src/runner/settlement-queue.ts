@@ -8,7 +8,7 @@ import type { Settlement, TaskStore } from '../storage/contract.js';
  * for a stale lease is dropped (someone else owns the run now, and that is the point of leases).
  */
 export class SettlementQueue {
-  readonly #store: TaskStore;
+  readonly #store: Pick<TaskStore, 'settle'>;
   readonly #log: Logger;
   #queue: Settlement[] = [];
   #flushing: Promise<void> | null = null;
@@ -17,7 +17,7 @@ export class SettlementQueue {
   #closed = false;
   readonly #urgent = new Set<Promise<void>>();
 
-  constructor(store: TaskStore, log: Logger) {
+  constructor(store: Pick<TaskStore, 'settle'>, log: Logger) {
     this.#store = store;
     this.#log = log;
   }

@@ -99,6 +99,8 @@ function subtasksOf(shard: JobShard, parent: RunDocument, now: Date): RunDocumen
         ...(request.maxAttempts !== undefined ? { maxAttempts: request.maxAttempts } : {}),
         ...(request.timeToResolve !== undefined ? { timeToResolve: request.timeToResolve } : {}),
         ...(request.timeout !== undefined ? { timeout: request.timeout } : {}),
+        ...(request.runtime !== undefined ? { runtime: request.runtime } : {}),
+        ...(request.runTimeout !== undefined ? { runTimeout: request.runTimeout } : {}),
         parentId: parent._id,
         jobId: parent.jobId,
         dependsOn: request.dependsOn.map((dep) => ids[dep]!),

@@ -1,5 +1,5 @@
 import type { RunDefaults, ParsedNewRun } from '../core/run-input.js';
-import type { AttemptRecord, JsonValue, Run, RunError, RunKind, RunStatus } from '../core/types.js';
+import type { AttemptRecord, JsonValue, Run, RunError, RunKind, RunStatus, Runtime } from '../core/types.js';
 
 /**
  * How a run is stored in a shard's `runs` collection. Payloads (`args`, `result`) are JSON text,
@@ -24,6 +24,10 @@ export interface RunDocument {
   priority: number;
   cluster: string;
   tag: string;
+  /** Null (and absent, in documents written before it existed): the runner's default. */
+  runtime?: Runtime | null;
+  /** Seconds; null or absent: the runner's default. */
+  runTimeout?: number | null;
   args: string;
   result: string | null;
   error: RunError | null;
@@ -87,6 +91,8 @@ export function newRunDocument(input: ParsedNewRun, ctx: NewDocumentContext): Ru
     priority: input.priority ?? 0,
     cluster: input.cluster ?? 'default',
     tag: input.tag ?? 'default',
+    runtime: input.runtime ?? null,
+    runTimeout: input.runTimeout ?? null,
     args: ctx.encodedArgs,
     result: null,
     error: null,
@@ -136,6 +142,8 @@ export function toRun(doc: RunDocument, shard: string): Run {
     priority: doc.priority,
     cluster: doc.cluster,
     tag: doc.tag,
+    runtime: doc.runtime ?? null,
+    runTimeout: doc.runTimeout ?? null,
     args: decodeJson(doc.args),
     result: decodeJson(doc.result),
     error: doc.error ?? null,

@@ -173,8 +173,8 @@ describe('docker-compose.yml', () => {
       for (const host of hostsOf(config)) expect(Object.keys(services), `${name} connects to ${host}`).toContain(host);
       expect(config.listen).toMatchObject({ host: '0.0.0.0', explicit: true });
       for (const mapping of service.ports ?? []) expect(portOfListen(mapping)).toBe(config.listen.port);
-      // Outcomes are flushed for up to 15 s after the drain grace.
-      expect(parseInt(service.stop_grace_period ?? '10s', 10) * 1000).toBeGreaterThanOrEqual(config.runner.drainGraceMs + 15_000);
+      // After the drain grace, aborted handlers get the abort grace (+1 s), then outcomes are flushed for up to 15 s.
+      expect(parseInt(service.stop_grace_period ?? '10s', 10) * 1000).toBeGreaterThanOrEqual(config.runner.drainGraceMs + config.runner.abortGraceMs + 16_000);
       for (const dependency of ['mongo-0', 'mongo-1', 'mongo-2', 'redis']) expect(service.depends_on?.[dependency]?.condition, `${name} waits for ${dependency}`).toBe('service_healthy');
     }
   });
@@ -295,7 +295,7 @@ describe('Kubernetes manifests', () => {
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         expect(c.resources?.requests?.cpu && c.resources?.requests?.memory && c.resources?.limits?.memory, `${deployment.metadata.name}/${c.name} resources`).toBeTruthy();
       }
-      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(config.runner.drainGraceMs + 15_000);
+      expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(config.runner.drainGraceMs + config.runner.abortGraceMs + 16_000);
       expect(pod.securityContext.runAsNonRoot).toBe(true);
       for (const host of hostsOf(config)) expect(serviceNames, `${deployment.metadata.name} connects to ${host}`).toContain(host);
       for (const c of pod.initContainers ?? []) {

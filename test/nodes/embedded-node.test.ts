@@ -22,7 +22,7 @@ async function startNode(handlers: Record<string, Handler>, extra: { tasks?: obj
   node = createNode({
     node: {
       roles: ['scheduler', 'storage', 'runner'],
-      runner: { poll_ms: 100, drain_grace_ms: 200, ...(extra.capacity ? { capacity: extra.capacity } : {}) },
+      runner: { poll_ms: 100, drain_grace_ms: 200, abort_grace_ms: 300, ...(extra.capacity ? { capacity: extra.capacity } : {}) },
       scheduler: { lease_ms: 600 },
       storage: { lease_ms: 600, sweep_every_ms: 100 },
     },
@@ -92,7 +92,7 @@ describe('an embedded node', () => {
     expect(peak).toBe(2);
   });
 
-  it('stops a handler that ignores its signal and frees its slot at once', async () => {
+  it('stops a handler that ignores its signal once the abort grace has passed, and frees its slot', async () => {
     const n = await startNode({ stubborn: () => new Promise(() => {}), quick: () => 'ok' }, { capacity: 1 });
     const stubborn = await n.store.create({ funcName: 'stubborn' });
     await eventually(async () => ((await n.store.get(stubborn.id))?.status === 'running' ? true : undefined), 5000, 'running');

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { flowRuns, orderFlow } from '../../src/core/flow.js';
 import type { Handler } from '../../src/core/handler.js';
 import { RunExecution } from '../../src/runner/run-execution.js';
+import { InlineRuntime } from '../../src/runner/runtimes/inline-runtime.js';
 import { derivedRunIdInJob } from '../../src/core/run-ids.js';
 import { bucketOf } from '../../src/core/bucket-hash.js';
 import { pino } from 'pino';
@@ -56,12 +57,13 @@ describe('ctx.spawn', () => {
   const run = {
     id: '0b7e3c52-6d2a-4f7e-9a51-3c2d1e0f9a88', jobId: '0b7e3c52-6d2a-4f7e-9a51-3c2d1e0f9a88', parentId: null, name: 'm.p', funcName: 'm.p',
     kind: 'anonymous', status: 'running', attempt: 1, maxAttempts: 1, delay: 0, delayFactor: 1, timeToResolve: 60, timeout: 60, priority: 0,
-    cluster: 'default', tag: 'default', args: [], result: null, error: null, createdAt: new Date(), runAfter: new Date(), expiresAt: new Date(),
+    cluster: 'default', tag: 'default', runtime: null, runTimeout: null, args: [], result: null, error: null, createdAt: new Date(), runAfter: new Date(), expiresAt: new Date(),
     startedAt: new Date(), finishedAt: null, deadline: new Date(Date.now() + 60_000), runner: 'r', stopRequested: false, reason: null,
     history: [], step: null, dependsOn: [], blocked: false, inputs: { up: 1 }, revert: null, revertOf: null, shard: 'shard-0',
   } satisfies Run;
   const log = pino({ level: 'silent' });
-  const execute = (handler: Handler) => new RunExecution(run, { id: run.id, attempt: 1, runner: 'r' }).execute(handler, log);
+  const execute = (handler: Handler) =>
+    new RunExecution(run, { id: run.id, attempt: 1, runner: 'r' }, { runtime: new InlineRuntime(new Map([['m.p', handler]])), runTimeout: 60, abortGraceMs: 100, log }).execute();
 
   it('travels with the completed outcome, refs turned into indexes', async () => {
     const outcome = await execute((_args, ctx) => {

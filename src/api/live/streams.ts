@@ -62,7 +62,7 @@ export function runFromEvent(event: RunEvent): Run {
     id: event.id, jobId: event.jobId, parentId: null, name: event.name, funcName: event.name, kind: 'anonymous',
     status: event.status as RunStatus,
     attempt: event.attempt, maxAttempts: Math.max(1, event.attempt), delay: 0, delayFactor: 1, timeToResolve: 0, timeout: 0,
-    priority: 0, cluster: event.cluster, tag: 'default', args: null, result: null, error: null, createdAt: at, runAfter: at,
+    priority: 0, cluster: event.cluster, tag: 'default', runtime: null, runTimeout: null, args: null, result: null, error: null, createdAt: at, runAfter: at,
     expiresAt: at, startedAt: null, finishedAt: null, deadline: null, runner: null, stopRequested: false,
     reason: 'the run no longer exists; only id, name, jobId, cluster, status and attempt come from its last event',
     history: [], step: null, dependsOn: [], blocked: false, inputs: null, revert: null, revertOf: null, shard: '',

@@ -10,7 +10,7 @@ import { nextFireAt } from '../next-fire.js';
 import { TaskConnectionRef, TaskDefinitionRef, TaskMutationsRef, TaskRef } from './refs.js';
 import { pageArgs, pageRequest } from './run-connection.js';
 import { StatusCountsRef } from './statistics.js';
-import { enumName, TaskStatusEnum } from './task-status.js';
+import { enumName, HandlerRuntimeEnum, TaskStatusEnum } from './task-status.js';
 
 /** Task definitions: list them with their next fire time, last run and counts; define, update, remove. */
 
@@ -42,6 +42,8 @@ TaskDefinitionRef.implement({
     priority: t.exposeInt('priority'),
     cluster: t.exposeString('cluster'),
     tag: t.exposeString('tag', { nullable: true, description: 'May hold `$args[name]` placeholders.' }),
+    runtime: t.field({ type: HandlerRuntimeEnum, nullable: true, description: "Null: the runner's default (`task_runner.runtime`).", resolve: (def) => def.runtime }),
+    runTimeout: t.exposeFloat('runTimeout', { nullable: true, description: "Seconds one attempt may run before its handler is aborted. Null: the runner's default (`task_runner.run_timeout`, 3600)." }),
     source: t.field({ type: DefinitionSourceEnum, resolve: (def) => def.source }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     nextFireAt: t.field({
@@ -99,6 +101,8 @@ const definitionFields = (t: InputFieldBuilder<typeof builder.$inferSchemaTypes,
   priority: t.int(),
   cluster: t.string({ description: 'Cluster slug. Default `default`.' }),
   tag: t.string(),
+  runtime: t.field({ type: HandlerRuntimeEnum, description: "Where the handler runs. Default: the runner's (`task_runner.runtime`)." }),
+  runTimeout: t.float({ description: "Seconds one attempt may run before its handler is aborted. Default: the runner's (`task_runner.run_timeout`)." }),
 });
 
 const DefinitionInputRef = builder.inputType('TaskDefinitionInput', {
@@ -115,12 +119,12 @@ const DefinitionPatchRef = builder.inputType('TaskDefinitionPatch', {
   fields: (t) => ({ kind: t.field({ type: DefinitionKindEnum }), ...definitionFields(t) }),
 });
 
-const PATCHABLE = ['kind', 'funcName', 'args', 'schedule', 'pauseSec', 'timeToResolve', 'maxAttempts', 'delay', 'delayFactor', 'timeout', 'priority', 'cluster', 'tag'] as const;
+const PATCHABLE = ['kind', 'funcName', 'args', 'schedule', 'pauseSec', 'timeToResolve', 'maxAttempts', 'delay', 'delayFactor', 'timeout', 'priority', 'cluster', 'tag', 'runtime', 'runTimeout'] as const;
 
 /** The input that would store `def` again (its defaults left out, so a patch can reset them). */
 function inputOf(def: TaskDefinition): Record<string, unknown> {
   const input: Record<string, unknown> = { name: def.name, kind: def.kind, funcName: def.funcName, args: def.args, priority: def.priority, cluster: def.cluster };
-  for (const key of ['schedule', 'timeToResolve', 'maxAttempts', 'delay', 'delayFactor', 'timeout', 'tag'] as const) {
+  for (const key of ['schedule', 'timeToResolve', 'maxAttempts', 'delay', 'delayFactor', 'timeout', 'tag', 'runtime', 'runTimeout'] as const) {
     if (def[key] !== null) input[key] = def[key];
   }
   if (def.kind === 'continuous') input['pauseSec'] = def.pauseSec;

@@ -3,7 +3,7 @@ import { builder } from '../builder.js';
 import { waitingReason } from '../waiting-reason.js';
 import { AttemptRef, JobRef, RunnerRef, ShardRef, TaskConnectionRef, TaskDefinitionRef, TaskRef } from './refs.js';
 import { pageArgs, pageRequest } from './run-connection.js';
-import { AttemptOutcomeEnum, TaskKindEnum, TaskStatusEnum } from './task-status.js';
+import { AttemptOutcomeEnum, HandlerRuntimeEnum, TaskKindEnum, TaskStatusEnum } from './task-status.js';
 
 /** A run (`Task`): what it is, where it is, why it waits, and how its attempts went. */
 
@@ -52,6 +52,8 @@ TaskRef.implement({
     delayFactor: t.exposeFloat('delayFactor'),
     timeToResolve: t.exposeFloat('timeToResolve', { description: 'Seconds a lease lasts without renewal.' }),
     timeout: t.exposeFloat('timeout', { description: "Seconds after creation at which a pending run becomes DID_NOT_START." }),
+    runtime: t.field({ type: HandlerRuntimeEnum, nullable: true, description: "Where its handler runs; null: its runner's default (`task_runner.runtime`).", resolve: (run) => run.runtime }),
+    runTimeout: t.exposeFloat('runTimeout', { nullable: true, description: "Seconds one attempt may run before its handler is aborted; null: its runner's default (`task_runner.run_timeout`)." }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     runAfter: t.expose('runAfter', { type: 'DateTime', description: 'Not claimed before this instant.' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime' }),

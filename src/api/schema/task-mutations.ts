@@ -6,6 +6,7 @@ import type { JsonValue } from '../../core/types.js';
 import { builder } from '../builder.js';
 import type { ApiContext } from '../context.js';
 import { TaskMutationsRef } from './refs.js';
+import { HandlerRuntimeEnum } from './task-status.js';
 
 /**
  * Run operations under `mutation { task { … } }`, Tarantool-compatible: `start` and `create`
@@ -27,6 +28,8 @@ const TaskOptionsInput = builder.inputType('TaskOptions', {
     delayFactor: t.float({ description: 'Each further retry waits delay × delayFactor^(attempt-1) seconds.' }),
     timeToResolve: t.float({ description: 'Seconds a lease lasts without renewal.' }),
     timeout: t.float({ description: 'Seconds a run may stay pending before it becomes DID_NOT_START.' }),
+    runtime: t.field({ type: HandlerRuntimeEnum, description: "Where the handler runs. Default: the definition's, else the runner's (`task_runner.runtime`)." }),
+    runTimeout: t.float({ description: "Seconds one attempt may run before its handler is aborted. Default: the definition's, else the runner's (`task_runner.run_timeout`)." }),
     runAfter: t.field({ type: 'DateTime', description: 'Not claimed before this instant.' }),
     jobId: t.id({ description: 'Join this job (a subtask).' }),
     parentId: t.id({ description: 'The run that spawns this one; needs jobId.' }),

@@ -1,4 +1,4 @@
-import { RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus } from '../../core/types.js';
+import { RUN_KINDS, RUN_STATUSES, type RunKind, type RunStatus, type Runtime } from '../../core/types.js';
 import { builder } from '../builder.js';
 
 /**
@@ -43,4 +43,17 @@ export const AttemptOutcomeEnum = builder.enumType('AttemptOutcome', {
       { value: outcome },
     ]),
   ) as Record<string, { value: string }>,
+});
+
+const RUNTIME_MEANINGS: Record<Runtime, string> = {
+  inline: "In the runner's own process: no start-up cost, but a handler that ignores its AbortSignal can only be abandoned, and one that blocks the event loop stalls the runner.",
+  process: 'In a warm child process of the runner, which loads only the modules listed under `modules:`; a handler that ignores its AbortSignal past the abort grace is killed.',
+};
+
+export const HandlerRuntimeEnum = builder.enumType('HandlerRuntime', {
+  description: "Where a run's handler executes. A run or definition without one takes its runner's default (`task_runner.runtime`, `INLINE` unless set).",
+  values: {
+    INLINE: { value: 'inline', description: RUNTIME_MEANINGS.inline },
+    PROCESS: { value: 'process', description: RUNTIME_MEANINGS.process },
+  } as const,
 });
