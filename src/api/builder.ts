@@ -48,12 +48,36 @@ function jsonLiteral(node: ValueNode, variables: Record<string, unknown> | null 
   }
 }
 
+/**
+ * How deep a JSON argument may nest. Payloads are encoded with JSON.stringify, which recurses:
+ * a value nested some thousands deep (a 2 MiB body holds 500,000 levels) overflowed the stack in
+ * the middle of a request and came back as INTERNAL. No task needs a tenth of this depth.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** Whether `value` nests deeper than `MAX_JSON_DEPTH` (iterative: the check itself cannot overflow). */
+function tooDeep(value: unknown): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth > MAX_JSON_DEPTH) return true;
+    for (const item of Array.isArray(current) ? current : Object.values(current)) stack.push([item, depth + 1]);
+  }
+  return false;
+}
+
+function checkedJson(value: unknown): JsonValue {
+  if (tooDeep(value)) throw badInput(`JSON nests deeper than ${MAX_JSON_DEPTH} levels; flatten it`);
+  return value as JsonValue;
+}
+
 builder.scalarType('JSON', {
   description: 'Any JSON value: object, array, string, number, boolean or null (task `args` and `result`).',
   serialize: (value) => value as JsonValue,
   // Size and serialisability are checked where payloads are stored (`LIMITS.payloadBytes`).
-  parseValue: (value) => value as JsonValue,
-  parseLiteral: (node, variables) => jsonLiteral(node, variables),
+  parseValue: (value) => checkedJson(value),
+  parseLiteral: (node, variables) => checkedJson(jsonLiteral(node, variables)),
 });
 
 builder.scalarType('DateTime', {
@@ -70,12 +94,19 @@ builder.scalarType('DateTime', {
   },
 });
 
+/** What a client sent, briefly: quoting the value itself could echo megabytes, or recurse past the stack. */
+function described(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 100));
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
+  return Array.isArray(value) ? 'a list' : `an ${typeof value}`;
+}
+
 function parseDateTime(value: unknown): Date {
   // Only strings with a date part: `Date` would otherwise accept numbers and odd formats.
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}/.test(value)) {
-    throw badInput(`DateTime must be an ISO 8601 string such as "2024-05-01T12:00:00Z", got ${JSON.stringify(value)}`);
+    throw badInput(`DateTime must be an ISO 8601 string such as "2024-05-01T12:00:00Z", got ${described(value)}`);
   }
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw badInput(`DateTime "${value}" is not a valid date`);
+  if (Number.isNaN(date.getTime())) throw badInput(`DateTime ${JSON.stringify(value.slice(0, 100))} is not a valid date`);
   return date;
 }

@@ -17,6 +17,12 @@ export interface ApiLimits {
   readonly maxTokens: number;
   /** Nesting of selections. @defaultValue 12 */
   readonly maxDepth: number;
+  /**
+   * Brackets (`{ [ (`) open at once anywhere in a document, values included; checked before
+   * parsing, which recurses per level. Room for 12 levels of selections with arguments around a
+   * JSON literal of the 100 levels the JSON scalar takes. @defaultValue 150
+   */
+  readonly maxNesting: number;
   /** Aliased fields in one operation. @defaultValue 30 */
   readonly maxAliases: number;
   /** Directives in one operation. @defaultValue 50 */
@@ -35,6 +41,7 @@ export const DEFAULT_API_LIMITS: ApiLimits = Object.freeze({
   // Large enough for any hand-written or UI query (the biggest the UI sends is a few hundred).
   maxTokens: 5000,
   maxDepth: 12,
+  maxNesting: 150,
   maxAliases: 30,
   maxDirectives: 50,
   maxCost: 500_000,

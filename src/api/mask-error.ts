@@ -38,17 +38,25 @@ function detailsOf(error: TaskplaneError): Record<string, unknown> {
   return {};
 }
 
+/**
+ * Extensions that describe the server's own failure, never the request: yoga puts the JSON
+ * parser's error (`originalError: {name, message}`, which also echoes the body) on "POST body
+ * sent invalid JSON", and dev builds add stacks.
+ */
+const INTERNAL_EXTENSIONS = new Set(['originalError', 'stacktrace', 'exception']);
+
 function rebuild(error: unknown, message: string, extensions: Record<string, unknown>): GraphQLError {
   const located = isGraphQLError(error) ? error : undefined;
   // The http status (413 for a body too large, 400 for validation) is kept; yoga uses and strips it.
   const http = located?.extensions?.['http'];
+  const shown = Object.fromEntries(Object.entries(extensions).filter(([key]) => !INTERNAL_EXTENSIONS.has(key)));
   // Built with yoga's copy of graphql, so yoga takes it as is.
   return createGraphQLError(message, {
     ...(located?.nodes ? { nodes: located.nodes } : {}),
     ...(located?.source ? { source: located.source } : {}),
     ...(located?.positions ? { positions: located.positions } : {}),
     ...(located?.path ? { path: located.path } : {}),
-    extensions: { ...extensions, ...(http ? { http } : {}) },
+    extensions: { ...shown, ...(http ? { http } : {}) },
   });
 }
 

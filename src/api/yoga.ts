@@ -4,11 +4,14 @@ import type { IncomingMessage } from 'node:http';
 import { useAccessControl } from './auth/use-access-control.js';
 import { ANONYMOUS, Authenticator, type TokenEntry } from './auth/tokens.js';
 import { createContext, loadRunsPerShard, type ApiContext, type ApiDeps, type Caller } from './context.js';
+import { DocumentCache } from './document-cache.js';
 import { DEFAULT_API_LIMITS, armorConfig, type ApiLimits } from './limits.js';
 import { RunEventHub } from './live/run-event-hub.js';
 import { createLiveStreams } from './live/streams.js';
 import { createMaskError } from './mask-error.js';
+import { useNestingLimit } from './nesting-limit.js';
 import { usePageSizeLimit } from './page-size-plugin.js';
+import { useRequestParseErrors } from './request-parse-errors.js';
 import { schema } from './schema/index.js';
 
 export type { ApiDeps, ApiLogger } from './context.js';
@@ -57,11 +60,17 @@ export function createApi(deps: ApiDeps, options: ApiOptions = {}): Api {
     cors: access.corsOrigins.length > 0 ? { origin: [...access.corsOrigins], credentials: false } : false,
     maskedErrors: { maskError: createMaskError(deps.logger) },
     maxRequestBodySize: limits.maxBodyBytes,
+    // No file uploads: nothing takes one, and a multipart body put a file where JSON belongs.
+    multipart: false,
+    // Bounded by size: yoga's default keeps 1,024 documents of any size for an hour (see document-cache.ts).
+    parserAndValidationCache: { documentCache: new DocumentCache(), errorCache: new DocumentCache() },
     // The page-size check comes first: it answers what the cost rule would refuse less clearly.
     plugins: [
       usePageSizeLimit(),
       EnvelopArmorPlugin(armorConfig(limits)),
+      useNestingLimit(limits.maxNesting),
       useAccessControl({ auth: access.auth, mutationsPerMinute: access.mutationsPerMinute, catalog: deps.catalog, ...(deps.logger ? { logger: deps.logger } : {}) }),
+      useRequestParseErrors(),
     ],
     graphiql: options.graphiql ?? true,
     landingPage: false,

@@ -172,11 +172,21 @@ function readYaml(file: string, by: string): unknown {
   const problem = doc.errors[0] ?? doc.warnings[0];
   if (problem) {
     const line = problem.linePos?.[0];
-    const message = problem.message.split(/ at line \d+, column \d+/)[0] ?? problem.message;
+    let message = problem.message.split(/ at line \d+, column \d+/)[0] ?? problem.message;
+    // The parser recurses per level of nesting and reports running out of stack as a syntax error.
+    if (/Maximum call stack/.test(message)) message = 'the document nests too deeply to read';
     fail(file, [{ key: line ? `line ${line.line}` : '(yaml)', reason: `YAML syntax: ${message}${line ? ` (column ${line.col})` : ''}` }], problem);
   }
-  // An empty file is an empty config: every default applies.
-  return doc.toJS() ?? {};
+  try {
+    // An empty file is an empty config: every default applies.
+    return doc.toJS() ?? {};
+  } catch (error) {
+    // Aliases that expand past the library's guard ("billion laughs") throw here, not as a parse error.
+    const reason = /alias/i.test((error as Error).message)
+      ? 'YAML aliases (*name) expand to too many values; write the values out, or use fewer aliases'
+      : `YAML cannot be read as data: ${(error as Error).message}`;
+    return fail(file, [{ key: '(yaml)', reason }], error);
+  }
 }
 
 /** Overrides read from the environment; an empty variable counts as unset. */

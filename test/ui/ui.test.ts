@@ -1,7 +1,10 @@
 import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page, Request } from 'playwright-core';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateToken, hashToken } from '../../src/api/auth/tokens.js';
+import { createNode } from '../../src/node/create-node.js';
 import { ARTIFACTS, WAIT_MS, eventually, startUiFixture, type UiFixture } from './ui-fixture.js';
 
 /**
@@ -239,34 +242,61 @@ describe('the web UI in Chromium', () => {
     await notReloaded();
   });
 
-  it('asks for a token on UNAUTHENTICATED and sends it as a bearer token', async () => {
-    // The server has no auth yet (a later issue adds tokens): its answer is simulated here, in
-    // the browser's network layer, for requests without the right token; others go to the node.
-    const own = await ui.browser.newContext();
-    const seen: string[] = [];
-    await own.route('**/graphql', (route) => {
-      const auth = route.request().headers()['authorization'] ?? '';
-      seen.push(auth);
-      if (auth === 'Bearer s3cret') return route.continue();
-      return route.fulfill({
-        status: 200,
-        contentType: 'application/json',
-        body: JSON.stringify({ data: null, errors: [{ message: 'an API token is required', extensions: { code: 'UNAUTHENTICATED' } }] }),
-      });
+  it('signs in with a real token on a node with auth on: refuses a wrong one, shows data, and shows a viewer FORBIDDEN for Start', async () => {
+    // A second embedded node, with API auth on and one viewer token; the shared page stays signed out of it.
+    const token = generateToken();
+    const secured = createNode({
+      // The scheduler role writes the config's definitions to the catalog.
+      node: { roles: ['api', 'scheduler', 'storage', 'runner'], listen: '127.0.0.1:0', api: { auth: 'on', tokens: [{ name: 'ui-viewer', role: 'viewer', sha256: hashToken(token) }] } },
+      tasks: { signed_in: { kind: 'single_shot', func_name: 'ui.noop' } },
+      handlers: { 'ui.noop': () => null },
+      logger: pino({ level: 'silent' }),
     });
+    await secured.start();
+    const own = await ui.browser.newContext();
+    const sent: string[] = [];
     const login = await own.newPage();
     login.setDefaultTimeout(WAIT_MS);
+    login.on('request', (request) => {
+      if (request.url().endsWith('/graphql')) sent.push(request.headers()['authorization'] ?? '');
+    });
     try {
-      await login.goto(`${base}#/definitions`);
-      await login.getByLabel('API token').fill('s3cret');
+      await login.goto(`http://${secured.address}/#/definitions`);
+      // No token: the server answers UNAUTHENTICATED and the UI asks for one.
+      const field = login.getByLabel('API token');
+      await field.waitFor();
+      expect(await login.locator('tr[data-definition]').count()).toBe(0);
+
+      // A wrong token is sent, refused by the server, and the form says so.
+      await field.fill('tp_not-the-right-token');
       await login.getByRole('button', { name: 'Sign in' }).click();
-      await login.locator('tr[data-definition="ui_gated"]').waitFor();
-      expect(seen).toContain('Bearer s3cret');
-      expect(await login.evaluate(() => localStorage.getItem('taskplane.token'))).toBe('s3cret');
+      await login.getByText('The token you gave was refused.').waitFor();
+      expect(sent).toContain('Bearer tp_not-the-right-token');
+      expect(await login.locator('tr[data-definition]').count()).toBe(0);
+
+      // The right one shows the node's data, and is kept for the next visit.
+      await login.getByLabel('API token').fill(token);
+      await login.getByRole('button', { name: 'Sign in' }).click();
+      await login.locator('tr[data-definition="signed_in"]').waitFor();
+      // The live stream authenticates with the same token.
+      await login.locator('.live.live').waitFor();
+      expect(sent).toContain(`Bearer ${token}`);
+      expect(await login.evaluate(() => localStorage.getItem('taskplane.token'))).toBe(token);
+
+      // The UI shows operator buttons to everyone; the server refuses a viewer's Start, and the UI says why.
+      await login.getByRole('button', { name: 'Start signed_in' }).click();
+      const box = login.locator('.error[role="alert"]');
+      await box.waitFor();
+      expect(await box.locator('.error-code').textContent()).toBe('FORBIDDEN');
+      expect(await box.locator('.error-message').textContent()).toContain("token 'ui-viewer' has role viewer; this operation needs operator");
+      expect((await secured.store.statistics()).total.total).toBe(0);
+
       await login.getByRole('button', { name: 'Sign out' }).click();
       await login.getByLabel('API token').waitFor();
+      expect(await login.evaluate(() => localStorage.getItem('taskplane.token'))).toBeNull();
     } finally {
       await own.close();
+      await secured.close();
     }
   });
 

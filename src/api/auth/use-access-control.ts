@@ -52,7 +52,7 @@ export function useAccessControl(options: AccessControlOptions): Plugin<ApiConte
     const operation = getOperationAST(document, operationName);
     if (!operation || operation.operation !== 'mutation') return;
     const { mutations } = accessOf(document, operation);
-    const encoded = variables && Object.keys(variables).length > 0 ? JSON.stringify(variables) : null;
+    const encoded = variables && Object.keys(variables).length > 0 ? encodeVariables(variables) : null;
     const errors = (result.errors ?? []).map((error) => String(error.extensions?.['code'] ?? 'INTERNAL'));
     options.catalog
       .recordAudit({
@@ -89,6 +89,19 @@ export function useAccessControl(options: AccessControlOptions): Plugin<ApiConte
       if (error) setResultAndStopExecution({ errors: [error] });
     },
   };
+}
+
+/**
+ * The variables as JSON for the audit entry. JSON.stringify recurses, and a request's variables
+ * may nest deeper than the stack allows (the body limit is bytes, not depth); this runs after the
+ * mutation executed, so a throw here would turn its answer into INTERNAL and lose the entry.
+ */
+function encodeVariables(variables: object): string {
+  try {
+    return JSON.stringify(variables);
+  } catch (error) {
+    return `(variables not recorded: ${error instanceof RangeError ? 'nested too deep' : 'not serialisable'})`;
+  }
 }
 
 function problem(code: string, status: number, message: string): GraphQLError {

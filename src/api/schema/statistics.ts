@@ -1,3 +1,4 @@
+import { parseInput, runFilterSchema } from '../../core/run-input.js';
 import { RUN_STATUSES, type RunStatus } from '../../core/types.js';
 import type { StatusCounts } from '../../storage/contract.js';
 import { builder } from '../builder.js';
@@ -86,7 +87,13 @@ builder.subscriptionFields((t) => ({
     type: StatisticsRef,
     description: 'The counts now, then again whenever they change (at most once per second).',
     args: statisticsArgs,
-    subscribe: (_root, args, context) => context.live.statistics(statisticsQuery(args)),
+    subscribe: (_root, args, context) => {
+      const query = statisticsQuery(args);
+      // Checked as the store checks it, so a bad filter is refused at once instead of opening a
+      // stream that never yields and logs a failed read on every change.
+      parseInput(runFilterSchema.pick({ name: true, cluster: true }), query, 'statistics');
+      return context.live.statistics(query);
+    },
     resolve: (stats, _args, context) => {
       context.refresh();
       return stats;
