@@ -62,9 +62,13 @@ export async function claimRuns(
     else chosen.set(collection, [doc]);
   }
 
+  // The lease starts when the claim is written, not when the candidates were read: on a slow
+  // shard (FerretDB decoding a large collection) the query alone can take longer than a short
+  // `time_to_resolve`, and the fault suite saw runs reach their runner with the lease already over.
+  const claimedAt = new Date();
   const committed = await shards.scatter(async (collection) => {
-    const changes = (chosen.get(collection) ?? []).map((doc) => ({ doc, write: claimWrite(doc, runner.id, now) }));
-    return (await commitChanges(collection, changes, now)).committed;
+    const changes = (chosen.get(collection) ?? []).map((doc) => ({ doc, write: claimWrite(doc, runner.id, claimedAt) }));
+    return (await commitChanges(collection, changes, claimedAt)).committed;
   }, [...chosen.keys()]);
 
   return {

@@ -30,12 +30,18 @@ import type { RevisionMarker, RunUpdateDoc, ShardCollection } from './shard-coll
  * nobody could change the run again. So a marker older than `STUCK_AFTER_MS` whose run is still
  * at that revision is taken as abandoned: the next writer that collides with it bumps the run
  * to `rev + 1` unchanged (the dead writer's change is dropped — it was never acknowledged), and
- * the run moves on. This assumes no writer stalls for a minute between its two steps. Markers
- * are kept for `MARKER_RETENTION_MS`, far longer than any snapshot lives, then deleted by
- * the sweep.
+ * the run moves on. Since step 2 filters on `_id` alone, a writer that was merely paused (a
+ * SIGSTOP, a VM freeze, a long GC) must not send it once its marker may count as abandoned: it
+ * would overwrite whatever happened meanwhile — the fault suite saw a completed run turned back
+ * into a running one and completed twice. So step 2 is sent only within `WRITE_WINDOW_MS` of the
+ * snapshot (the marker's `at`); a writer past it drops its change and reports it conflicted, and
+ * its markers are released like a dead writer's. Markers are kept for `MARKER_RETENTION_MS`, far
+ * longer than any snapshot lives, then deleted by the sweep.
  */
 
 export const STUCK_AFTER_MS = 60_000;
+/** Step 2 is sent only this soon after the marker's time; the rest of `STUCK_AFTER_MS` is margin for it to land. */
+export const WRITE_WINDOW_MS = STUCK_AFTER_MS / 2;
 export const MARKER_RETENTION_MS = 15 * 60_000;
 
 export interface Change {
@@ -73,6 +79,8 @@ export async function commitChanges(collection: ShardCollection, changes: readon
     at: now,
   }));
   const { duplicates } = await collection.insertMarkers(markers);
+  // Paused past the window: another writer may have taken these markers for abandoned by now.
+  if (Date.now() - now.getTime() > WRITE_WINDOW_MS) return { committed: [], conflicted: changes.map((change) => change.doc) };
   const won = changes.filter((change) => !duplicates.has(markerId(change.doc)));
   const conflicted = changes.filter((change) => duplicates.has(markerId(change.doc))).map((change) => change.doc);
 
