@@ -174,10 +174,14 @@ describe('a cluster of node processes', () => {
       `${JSON.stringify(final)}\n${[...fixture.nodes.values()].map((n) => n.logs().split('\n').filter((l) => l.includes(run.id) || !l.includes('"level":30')).join('\n')).join('\n')}`;
     expect(final.status, diagnosis()).toBe('stopped');
     const abortedAt = Number(readFileSync(`${file}.aborted`, 'utf8').split(' ')[1]);
-    // Redis delivers the stop in milliseconds; storage is checked every 2 s in case the message is lost.
-    expect(abortedAt - stoppedAt).toBeLessThan(3000);
-    // Recording the status is one settle on a FerretDB shard: usually well under a second.
-    expect(final.finishedAt!.getTime() - stoppedAt).toBeLessThan(6000);
+    // The signal cut the 60 s handler short: it fired after the stop was recorded, long before the
+    // handler would have ended. (Redis delivers the stop in milliseconds and storage is checked every
+    // 2 s in case the message is lost; how fast it is on an idle machine is not asserted here, since a
+    // loaded CI machine stretches it.)
+    expect(abortedAt).toBeGreaterThanOrEqual(stoppedAt - 1000);
+    expect(abortedAt - stoppedAt).toBeLessThan(30_000);
+    expect(final.finishedAt!.getTime()).toBeGreaterThanOrEqual(abortedAt - 1000);
+    expect(final.finishedAt!.getTime() - stoppedAt).toBeLessThan(30_000);
   });
 
   it('moves the runs of a SIGKILLed runner to another after time_to_resolve, or ends them lost', async () => {
@@ -283,9 +287,21 @@ describe('a cluster of node processes', () => {
       expect(runs.map((r) => r.id)).toContain(scheduledRunId('every_second', new Date(resumedFrom.getTime() + s * 1000)));
     }
     expectOneRunPerTick(runs);
-    // Each completed tick ran its handler once per attempt it spent or handed back.
+    // No attempt ran its handler twice; a completed tick ran it for its completing attempt, and
+    // for every attempt a live runner took. An attempt claimed by the killed node may have died
+    // before its handler was called, so it may have no record.
     const calls = new Map<string, number>();
-    for (const record of fixture.records('ticks.log')) calls.set(record.runId, (calls.get(record.runId) ?? 0) + 1);
-    for (const run of runs.filter((r) => r.status === 'completed')) expect(calls.get(run.id), run.id).toBe(run.history.length);
+    for (const record of fixture.records('ticks.log')) {
+      const key = `${record.runId} ${record.attempt}`;
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+    }
+    for (const count of calls.values()) expect(count).toBe(1);
+    for (const run of runs.filter((r) => r.status === 'completed')) {
+      for (const entry of run.history) {
+        const count = calls.get(`${run.id} ${entry.attempt}`) ?? 0;
+        if (entry.runner === killed) expect(count, `${run.id} attempt ${entry.attempt}`).toBeLessThanOrEqual(1);
+        else expect(count, `${run.id} attempt ${entry.attempt} on ${entry.runner}`).toBe(1);
+      }
+    }
   }, 60_000);
 });
