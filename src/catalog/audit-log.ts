@@ -36,17 +36,15 @@ export class AuditLogStore {
     if (++this.#writes % this.#trimEvery === 0) await this.#trim();
   }
 
-  /** Newest first. */
+  /** Newest first: one sorted, limited query (the server sorts by `_id`; nothing else is read). */
   async list(first: number, actor?: string): Promise<AuditEntry[]> {
-    const docs = await this.#collection.findAll(actor === undefined ? {} : { actor });
-    return docs
-      .sort((a, b) => (a._id < b._id ? 1 : a._id > b._id ? -1 : 0))
-      .slice(0, first)
-      .map(({ _id, ...entry }) => ({ id: _id, ...entry }));
+    const docs = await this.#collection.findNewest(actor === undefined ? {} : { actor }, first);
+    return docs.map(({ _id, ...entry }) => ({ id: _id, ...entry }));
   }
 
+  /** Deletes what is older than the newest `keep` entries: one query for the cut, one delete. */
   async #trim(): Promise<void> {
-    const ids = (await this.#collection.findAll()).map((doc) => doc._id).sort();
-    for (const id of ids.slice(0, Math.max(0, ids.length - this.#keep))) await this.#collection.deleteOne(id);
+    const [oldestKept] = await this.#collection.findNewest({}, 1, this.#keep - 1);
+    if (oldestKept) await this.#collection.deleteBelow(oldestKept._id);
   }
 }

@@ -21,6 +21,10 @@ export interface CatalogCollection<T extends CatalogDocument> {
   /** Documents matching every field of `filter`, in no particular order. */
   findAll(filter?: CatalogFilter<T>): Promise<T[]>;
   findOne(id: string): Promise<T | null>;
+  /** The `limit` documents matching `filter` with the greatest `_id`s, greatest first, after skipping `skip` of them. */
+  findNewest(filter: CatalogFilter<T>, limit: number, skip?: number): Promise<T[]>;
+  /** Deletes every document whose `_id` sorts before `id`; returns how many. */
+  deleteBelow(id: string): Promise<number>;
   /** Throws `DuplicateDocumentError` when `doc._id` exists. */
   insertOne(doc: T): Promise<void>;
   /** Replaces the document `id` (inserting it when missing and `upsert`); false when nothing matched or was inserted. */

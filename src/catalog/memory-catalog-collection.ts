@@ -31,6 +31,17 @@ export class MemoryCatalogCollection<T extends CatalogDocument> implements Catal
     return doc ? structuredClone(doc) : null;
   }
 
+  async findNewest(filter: CatalogFilter<T>, limit: number, skip = 0): Promise<T[]> {
+    const matches = await this.findAll(filter);
+    return matches.sort((a, b) => (a._id < b._id ? 1 : a._id > b._id ? -1 : 0)).slice(skip, skip + limit);
+  }
+
+  async deleteBelow(id: string): Promise<number> {
+    let deleted = 0;
+    for (const key of [...this.#docs.keys()]) if (key < id && this.#docs.delete(key)) deleted++;
+    return deleted;
+  }
+
   async insertOne(doc: T): Promise<void> {
     if (this.#docs.has(doc._id)) throw new DuplicateDocumentError(this.#name, doc._id);
     this.#docs.set(doc._id, structuredClone(doc));

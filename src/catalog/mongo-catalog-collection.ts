@@ -58,6 +58,17 @@ export class MongoCatalogCollection<T extends CatalogDocument> implements Catalo
     return call(this.#shard, async () => (await this.#collection.findOne({ _id: id })) as unknown as T | null);
   }
 
+  findNewest(filter: CatalogFilter<T>, limit: number, skip = 0): Promise<T[]> {
+    return call(
+      this.#shard,
+      async () => (await this.#collection.find(filter as Filter<StringIdDocument>).sort({ _id: -1 }).skip(skip).limit(limit).toArray()) as unknown as T[],
+    );
+  }
+
+  deleteBelow(id: string): Promise<number> {
+    return call(this.#shard, async () => (await this.#collection.deleteMany({ _id: { $lt: id } })).deletedCount);
+  }
+
   insertOne(doc: T): Promise<void> {
     return call(this.#shard, async () => {
       try {

@@ -29,6 +29,14 @@ const ms = (what: string) =>
     .min(1, `${what} must be positive`)
     .max(24 * 3600 * 1000, `${what} must be at most one day`);
 
+/** How far ahead of a due time work is prepared: 0 (off) to 10 s. */
+const aheadMs = (what: string) =>
+  z
+    .number({ error: `${what} must be a number of milliseconds` })
+    .int(`${what} must be a whole number of milliseconds`)
+    .min(0, `${what} must not be negative`)
+    .max(10_000, `${what} must be at most 10000 (10 s)`);
+
 const unique = (items: readonly unknown[]) => new Set(items).size === items.length;
 /** An empty YAML section (`node:` with nothing under it) is null: treat it as absent. */
 const section = <S extends z.ZodType>(schema: S) => schema.nullish();
@@ -205,6 +213,7 @@ const nodeSchema = z.strictObject({
       // A remote runner: claims through an api node's runner gateway instead of the databases.
       api: section(z.strictObject({ url: runnerApiUrlSchema.optional(), token: runnerTokenValueSchema.optional() }, typeError('must be { url, token }'))),
       abort_grace_ms: ms('abort_grace_ms').optional(),
+      lookahead_ms: aheadMs('lookahead_ms').optional(),
       process_pool_size: z
         .number({ error: 'must be a number of child processes' })
         .int('must be a whole number of child processes')
@@ -213,7 +222,9 @@ const nodeSchema = z.strictObject({
         .optional(),
     }),
   ),
-  scheduler: section(z.strictObject({ lease_ms: ms('lease_ms').optional() })),
+  scheduler: section(
+    z.strictObject({ lease_ms: ms('lease_ms').optional(), lead_ms: aheadMs('lead_ms').optional() }),
+  ),
   storage: section(
     z.strictObject({
       lease_ms: ms('lease_ms').optional(),

@@ -335,8 +335,9 @@ function compile(
       runTimeout: config.task_runner?.run_timeout ?? 3600,
       abortGraceMs: node.runner?.abort_grace_ms ?? 5000,
       processPoolSize: node.runner?.process_pool_size ?? 2,
+      lookaheadMs: node.runner?.lookahead_ms ?? 1000,
     },
-    scheduler: { leaseMs: node.scheduler?.lease_ms ?? 5000 },
+    scheduler: { leaseMs: node.scheduler?.lease_ms ?? 5000, leadMs: node.scheduler?.lead_ms ?? 500 },
     storage: {
       leaseMs: node.storage?.lease_ms ?? 10_000,
       sweepEveryMs: node.storage?.sweep_every_ms ?? 1000,

@@ -100,10 +100,18 @@ export interface NodeConfig {
     readonly abortGraceMs: number;
     /** Idle child processes the `process` runtime keeps warm for the next run. @defaultValue 2 */
     readonly processPoolSize: number;
+    /**
+     * Runs due this soon are claimed ahead and begun at their due time (`node.runner.lookahead_ms`),
+     * so a tick's handler starts on the tick, not a claim's round trips after it. Keep it at least
+     * the scheduler's `lead_ms`. @defaultValue 1000
+     */
+    readonly lookaheadMs: number;
   };
   readonly scheduler: {
     /** Leader lease length; a standby takes over this long after the leader stops renewing. @defaultValue 5000 */
     readonly leaseMs: number;
+    /** Each periodical tick's run is created this long before the tick, due at the tick (`node.scheduler.lead_ms`). @defaultValue 500 */
+    readonly leadMs: number;
   };
   readonly storage: {
     /** Per-shard upkeep lease. @defaultValue 10000 */

@@ -179,4 +179,9 @@ export interface RunnerIdentity {
   readonly tags: readonly string[];
   /** `func_name`s it has handlers for. */
   readonly handlers: readonly string[];
+  /**
+   * Also take runs due within this many ms; the runner begins them at their due time (the claim
+   * records that as `startedAt`, and the lease counts from it). @defaultValue 0
+   */
+  readonly lookaheadMs?: number;
 }

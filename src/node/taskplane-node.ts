@@ -149,7 +149,7 @@ export class TaskplaneNode {
       this.#keeper.start();
     }
     if (roles.has('scheduler')) {
-      this.#scheduler = new Scheduler({ store, catalog, coordinator, log, nodeId: config.nodeId, leaseMs: config.scheduler.leaseMs });
+      this.#scheduler = new Scheduler({ store, catalog, coordinator, log, nodeId: config.nodeId, leaseMs: config.scheduler.leaseMs, leadMs: config.scheduler.leadMs });
       this.#scheduler.start();
     }
     if (handlers) {

@@ -81,9 +81,24 @@ export class RunExecution {
     this.#onAbort?.(cause);
   }
 
+  /** Waits until the run is due, or until it is aborted. */
+  #untilDue(): Promise<void> {
+    const wait = this.run.runAfter.getTime() - Date.now();
+    if (wait <= 0 || this.#cause) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, wait);
+      this.#onAbort = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   /** Runs the handler; resolves with the outcome to record, or null when nothing may be written. */
   async execute(): Promise<Outcome | null> {
-    // Aborted before it began (claimed while the runner was draining): nothing runs.
+    // Taken ahead of its due time (the runner's lookahead): begins then.
+    await this.#untilDue();
+    // Aborted before it began (claimed while the runner was draining, stopped while waiting): nothing runs.
     if (this.#cause) return outcomeOfAbort(this.#cause, null);
     const { runtime, runTimeout, abortGraceMs, log } = this.#options;
     const { run } = this;

@@ -32,7 +32,8 @@ import { WorkerGroupWatch } from './worker-group-watch.js';
  *   when the group gives its tags different priorities — then sleeps until a wake-up —
  *   `work:<cluster>` on the coordinator, a slot freeing up after a full claim, a routing change —
  *   or `pollMs`, the fallback that keeps work moving while Redis is down and finds retries whose
- *   backoff has passed.
+ *   backoff has passed. Runs due within `lookaheadMs` are taken too and begun at their due time
+ *   (a periodical's tick is created ahead by the scheduler), holding their slot until then.
  * - Leases: every `renewEveryMs` the leases a third of the way through their `timeToResolve`
  *   are renewed in one batch; a lease reported lost aborts its handler, a stop request aborts it
  *   as `stopped`. Stops also arrive at once on the `stop` channel.
@@ -82,6 +83,8 @@ export interface RunnerOptions extends RuntimeSetOptions {
   readonly initCommandTimeoutMs?: number;
   /** The group's config is re-read at least this often (a change message makes it sooner). @defaultValue 2000 */
   readonly groupCheckMs?: number;
+  /** Runs due this soon are claimed now and begun at their due time (see `RunnerIdentity.lookaheadMs`). @defaultValue 0 */
+  readonly lookaheadMs?: number;
 }
 
 type State = 'idle' | 'starting' | 'running' | 'draining' | 'closed';
@@ -110,7 +113,7 @@ export class Runner {
     this.#options = options;
     this.#log = options.log.child({ runner: options.id });
     this.#routing = effectiveRouting(this.#ownRouting(), null);
-    this.#identity = { id: options.id, cluster: options.cluster, tags: this.#routing.tags, handlers: this.#routing.handlers };
+    this.#identity = this.#identityOf(this.#routing);
     this.#settlements = new SettlementQueue(options.store, this.#log);
     this.#runtimes = new RuntimeSet({ ...options, log: this.#log });
   }
@@ -195,6 +198,11 @@ export class Runner {
     );
   }
 
+  #identityOf(routing: Routing): RunnerIdentity {
+    const { id, cluster, lookaheadMs = 0 } = this.#options;
+    return { id, cluster, tags: routing.tags, handlers: routing.handlers, ...(lookaheadMs > 0 ? { lookaheadMs } : {}) };
+  }
+
   #ownRouting() {
     const { tags, ownTags, handlers } = this.#options;
     return { tags, ownTags: ownTags ?? null, handlers: [...handlers.keys()] };
@@ -205,7 +213,7 @@ export class Runner {
     const routing = effectiveRouting(this.#ownRouting(), group);
     const changed = !sameRouting(routing, this.#routing) || routing.problem !== this.#routing.problem;
     this.#routing = routing;
-    this.#identity = { id: this.#options.id, cluster: this.#options.cluster, tags: routing.tags, handlers: routing.handlers };
+    this.#identity = this.#identityOf(routing);
     if (!changed && this.#state !== 'starting') return;
     const priorities = routing.levels.length > 1 ? routing.levels : undefined;
     this.#log.info(

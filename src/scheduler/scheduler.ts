@@ -28,6 +28,8 @@ export interface SchedulerOptions {
   readonly log: Logger;
   readonly nodeId: string;
   readonly leaseMs: number;
+  /** Each tick's run is created this long before the tick, due at it (see periodic-ticks.ts). @defaultValue 0 */
+  readonly leadMs?: number;
   /** @defaultValue 2000 */
   readonly reloadEveryMs?: number;
   /** How often continuous tasks are checked besides run events. @defaultValue 1000 */
@@ -50,7 +52,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#log = options.log.child({ role: 'scheduler' });
-    this.#ticks = new PeriodicTicks((definition, at) => void this.#fire(definition, at), this.#log);
+    this.#ticks = new PeriodicTicks((definition, at) => void this.#fire(definition, at), this.#log, options.leadMs ?? 0);
     this.#continuous = new ContinuousRestarts(options.store, this.#log);
     this.#leadership = new Leadership({
       coordinator: options.coordinator,
@@ -139,7 +141,8 @@ export class Scheduler {
     if (!this.leading) return;
     try {
       const id = scheduledRunId(definition.name, scheduledAt);
-      const [result] = await this.#options.store.createMany([runOfDefinition(definition, undefined, { id })]);
+      // Due at the tick, created up to `leadMs` before it.
+      const [result] = await this.#options.store.createMany([runOfDefinition(definition, undefined, { id, runAfter: scheduledAt })]);
       if (result?.created) this.counts.fired++;
       else if (result?.unavailable) {
         this.counts.failed++;

@@ -21,12 +21,13 @@ import { commitChanges } from './transitions.js';
  */
 
 export function claimFilter(runner: RunnerIdentity, now: Date): RunFilterDoc {
+  const dueBy = runner.lookaheadMs ? new Date(now.getTime() + runner.lookaheadMs) : now;
   return {
     status: 'pending',
     cluster: runner.cluster,
     tag: { $in: [...runner.tags] },
     funcName: { $in: [...runner.handlers] },
-    runAfter: { $lte: now },
+    runAfter: { $lte: dueBy },
     expiresAt: { $gt: now },
     blocked: { $ne: true },
   };

@@ -93,13 +93,15 @@ export function settlementWrite(doc: RunDocument, outcome: Outcome, now: Date): 
   }
 }
 
+/** A run claimed ahead of its due time (a runner's lookahead) starts, and its lease counts, from then. */
 export function claimWrite(doc: RunDocument, runnerId: string, now: Date): RunUpdateDoc {
+  const startedAt = doc.runAfter > now ? doc.runAfter : now;
   return {
     $set: {
       status: 'running',
       runner: runnerId,
-      startedAt: now,
-      deadline: new Date(now.getTime() + doc.timeToResolve * 1000),
+      startedAt,
+      deadline: new Date(startedAt.getTime() + doc.timeToResolve * 1000),
       stopRequested: false,
     },
     $inc: { attempt: 1 },

@@ -19,6 +19,7 @@ import { expiryWrite, holdsLease, renewWrite, retryWrite, settlementWrite, stopP
 import { reconcileJob, type JobShard } from './job-follow-up.js';
 import { cancelJob, retryJob, summarizeJob } from './job-operations.js';
 import { insertRuns, recountWhenQuiet } from './run-counts.js';
+import { SnapshotCache } from './snapshot-cache.js';
 import { commitChanges, MARKER_RETENTION_MS, readRuns, type Change } from './transitions.js';
 import { newRunDocument, toRun, type RunDocument } from './run-document.js';
 import { selectRuns } from './select-runs.js';
@@ -56,6 +57,8 @@ export class ShardedTaskStore implements C.TaskStore {
   #state: 'new' | 'started' | 'closed' = 'new';
   /** Shards that were unreachable at start; their indexes are created when they answer again. */
   readonly #unindexed = new Set<ShardCollection>();
+  /** Runs as this store's own writes (claims, renewals) left them: see snapshot-cache.ts. */
+  readonly #snapshots = new SnapshotCache();
 
   constructor(engine: string, shards: ShardSet, defaults: RunDefaults) {
     this.engine = engine;
@@ -175,6 +178,7 @@ export class ShardedTaskStore implements C.TaskStore {
     }
     if (runner.tags.length === 0 || runner.handlers.length === 0) return { runs: [], unavailable: [] };
     const { claimed, unavailable } = await claimRuns(this.#shards, runner, limit, new Date());
+    for (const { docs } of claimed) this.#snapshots.remember(docs);
     return {
       runs: claimed.flatMap(({ collection, docs }) => docs.map((doc) => toRun(doc, collection.shard))),
       unavailable,
@@ -493,19 +497,31 @@ export class ShardedTaskStore implements C.TaskStore {
         throw new TaskplaneError('CONFLICT', `run ${open[0]} kept changing while being written; try again`);
       }
       const now = new Date();
-      const current = new Map((await readRuns(collection, open)).map((doc) => [doc._id, doc]));
+      const decisions = new Map<string, { doc: RunDocument | undefined; decision: Decision<T> }>();
+      // First round: what this store last wrote, where that leads to a change (see snapshot-cache.ts).
+      if (round === 0) {
+        for (const [id, doc] of this.#snapshots.lookup(open, now.getTime())) {
+          const decision = decide(id, doc, now);
+          if ('change' in decision) decisions.set(id, { doc, decision });
+        }
+      }
+      const unread = open.filter((id) => !decisions.has(id));
+      const current = new Map((await readRuns(collection, unread)).map((doc) => [doc._id, doc]));
+      for (const id of unread) decisions.set(id, { doc: current.get(id), decision: decide(id, current.get(id), now) });
       const changes: Change[] = [];
       const onCommit = new Map<string, (after: RunDocument) => T>();
-      for (const id of open) {
-        const decision = decide(id, current.get(id), now);
+      for (const [id, { doc, decision }] of decisions) {
         if ('done' in decision) {
           results.set(id, decision.done);
         } else {
-          changes.push({ doc: current.get(id)!, write: decision.change });
+          changes.push({ doc: doc!, write: decision.change });
           onCommit.set(id, decision.onCommit);
         }
       }
       const { committed, conflicted } = await commitChanges(collection, changes, now);
+      const deleted = new Set(changes.filter((change) => change.write === 'delete').map((change) => change.doc._id));
+      this.#snapshots.remember(committed.filter((after) => !deleted.has(after._id)));
+      this.#snapshots.forget([...deleted, ...conflicted.map((doc) => doc._id)]);
       for (const after of committed) results.set(after._id, onCommit.get(after._id)!(after));
       open = conflicted.map((doc) => doc._id);
     }

@@ -62,8 +62,8 @@ interface StoredDoc {
   history: AttemptRecord[] | null;
 }
 
-/** Every run on the shards `mongoUrls` name (database URLs, one per shard, in shard order). */
-export async function readStoredRuns(mongoUrls: readonly string[]): Promise<AuditRun[]> {
+/** Every run on the shards `mongoUrls` name (database URLs, one per shard, in shard order), or those matching `filter`. */
+export async function readStoredRuns(mongoUrls: readonly string[], filter: Record<string, unknown> = {}): Promise<AuditRun[]> {
   const perShard = await Promise.all(
     mongoUrls.map(async (url, index) => {
       const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, socketTimeoutMS: 300_000 });
@@ -71,7 +71,7 @@ export async function readStoredRuns(mongoUrls: readonly string[]): Promise<Audi
         const docs = await client
           .db()
           .collection<StoredDoc>('runs')
-          .find({}, { projection: { _id: 1, name: 1, kind: 1, status: 1, attempt: 1, maxAttempts: 1, runner: 1, args: 1, createdAt: 1, startedAt: 1, finishedAt: 1, deadline: 1, history: 1 }, batchSize: 5000 })
+          .find(filter, { projection: { _id: 1, name: 1, kind: 1, status: 1, attempt: 1, maxAttempts: 1, runner: 1, args: 1, createdAt: 1, startedAt: 1, finishedAt: 1, deadline: 1, history: 1 }, batchSize: 5000 })
           .toArray();
         return docs.map((doc): AuditRun => ({
           id: doc._id,
@@ -95,6 +95,28 @@ export async function readStoredRuns(mongoUrls: readonly string[]): Promise<Audi
     }),
   );
   return perShard.flat();
+}
+
+/** Deletes `runs` from their shards (one `deleteMany` by ids per shard and 1,000 ids). */
+export async function deleteStoredRuns(mongoUrls: readonly string[], runs: readonly AuditRun[]): Promise<number> {
+  const perShard = await Promise.all(
+    mongoUrls.map(async (url, index) => {
+      const ids = runs.filter((run) => run.shard === `shard-${index}`).map((run) => run.id);
+      if (ids.length === 0) return 0;
+      const client = new MongoClient(url, { serverSelectionTimeoutMS: 10_000, socketTimeoutMS: 300_000 });
+      let deleted = 0;
+      try {
+        for (let from = 0; from < ids.length; from += 1000) {
+          const result = await client.db().collection<StoredDoc>('runs').deleteMany({ _id: { $in: ids.slice(from, from + 1000) } });
+          deleted += result.deletedCount;
+        }
+      } finally {
+        await client.close();
+      }
+      return deleted;
+    }),
+  );
+  return perShard.reduce((sum, n) => sum + n, 0);
 }
 
 /**

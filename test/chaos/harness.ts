@@ -7,10 +7,11 @@ import { withRunEvents } from '../../src/coordination/publishing-store.js';
 import type { RunEvent } from '../../src/coordination/contract.js';
 import { RedisCoordinator } from '../../src/coordination/redis-coordinator.js';
 import type { NewRun } from '../../src/core/run-input.js';
-import { isFinalStatus, type RunStatus } from '../../src/core/types.js';
+import { FINAL_STATUSES, isFinalStatus, type RunStatus } from '../../src/core/types.js';
 import type { TaskStore } from '../../src/storage/contract.js';
 import { createTaskStore } from '../../src/storage/create-store.js';
 import { startNodeProcess, type NodeProcess } from '../nodes/node-process.js';
+import { deleteStoredRuns, readStoredRuns, type AuditRun } from './audit.js';
 import { withDatabase } from '../services/database-url.js';
 import { projectRoot } from '../services/project-root.js';
 
@@ -78,6 +79,8 @@ export class ChaosCluster {
   readonly created: string[] = [];
   /** Final statuses announced on the `runs` channel, per run. */
   readonly announced = new Map<string, RunStatus[]>();
+  /** Finished runs read and then deleted from the shards during the scenario (`archiveFinished`); the audit reads them with the rest. */
+  readonly archived: AuditRun[] = [];
   /** The cluster-wide `tasks:` section of the nodes started from now on. */
   tasks: Record<string, object> = {};
   readonly #raw: ReturnType<typeof createTaskStore>;
@@ -206,6 +209,22 @@ export class ChaosCluster {
     if (!this.#raw.recount) return { before, afterRecount: null };
     await this.#raw.recount();
     return { before, afterRecount: { ...(await this.#raw.statistics()).total } };
+  }
+
+  /**
+   * Moves runs that finished more than `olderThanMs` ago off the shards, into `archived`: the long
+   * load keeps each shard's collection small this way, as `task_log_max_size` does for a real
+   * cluster (on FerretDB every document write scans the collection). A finished run never changes
+   * again, and a late write to a deleted run finds nothing, so the audit of `archived` plus what
+   * is still stored, against the whole side-effect log, is the audit of every run.
+   */
+  async archiveFinished(olderThanMs: number): Promise<number> {
+    const runs = await readStoredRuns(this.mongoUrls, { status: { $in: [...FINAL_STATUSES] }, finishedAt: { $lt: new Date(Date.now() - olderThanMs) } });
+    if (runs.length === 0) return 0;
+    this.archived.push(...runs);
+    const deleted = await deleteStoredRuns(this.mongoUrls, runs);
+    if (deleted !== runs.length) throw new Error(`archived ${runs.length} finished runs but deleted ${deleted}`);
+    return runs.length;
   }
 
   /** Index of the shard that holds run `id` (`shard-<index>`). */

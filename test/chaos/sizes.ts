@@ -26,8 +26,18 @@ export interface ChaosSizes {
   readonly redis: { readonly outageMs: number; readonly ratePerSecond: number; readonly beforeMs: number; readonly afterMs: number; readonly settleMs: number };
   /** A runner SIGSTOPped for longer than STUCK_AFTER_MS, `pauses` times, while `runs` drain (long form only). */
   readonly pause: { readonly runs: number; readonly pauses: number; readonly settleMs: number };
-  /** `runs` through two runners, 10% failing, random SIGKILL/SIGTERM restarts; creation stops at `maxSeconds`. */
-  readonly load: { readonly runs: number; readonly window: number; readonly restartEveryMs: readonly [number, number]; readonly maxSeconds: number; readonly settleMs: number };
+  /**
+   * `runs` through two runners, 10% failing, random SIGKILL/SIGTERM restarts; creation stops at
+   * `maxSeconds`. Once `archiveAt` finished runs are stored, they are archived off the shards.
+   */
+  readonly load: {
+    readonly runs: number;
+    readonly window: number;
+    readonly restartEveryMs: readonly [number, number];
+    readonly maxSeconds: number;
+    readonly settleMs: number;
+    readonly archiveAt: number;
+  };
 }
 
 export const CHAOS_SIZES: Record<ChaosForm, ChaosSizes> = {
@@ -38,7 +48,7 @@ export const CHAOS_SIZES: Record<ChaosForm, ChaosSizes> = {
     shard: { outageMs: 6000, ratePerSecond: 8, beforeMs: 3000, afterMs: 2000, settleMs: 90_000 },
     redis: { outageMs: 6000, ratePerSecond: 8, beforeMs: 3000, afterMs: 2000, settleMs: 90_000 },
     pause: { runs: 0, pauses: 0, settleMs: 0 },
-    load: { runs: 300, window: 2000, restartEveryMs: [2000, 3500], maxSeconds: 120, settleMs: 150_000 },
+    load: { runs: 300, window: 2000, restartEveryMs: [2000, 3500], maxSeconds: 120, settleMs: 150_000, archiveAt: 100 },
   },
   long: {
     runnerKill: { runs: 1000, kills: 12, settleMs: 300_000 },
@@ -47,6 +57,6 @@ export const CHAOS_SIZES: Record<ChaosForm, ChaosSizes> = {
     shard: { outageMs: 30_000, ratePerSecond: 15, beforeMs: 10_000, afterMs: 10_000, settleMs: 300_000 },
     redis: { outageMs: 30_000, ratePerSecond: 15, beforeMs: 10_000, afterMs: 10_000, settleMs: 300_000 },
     pause: { runs: 800, pauses: 2, settleMs: 300_000 },
-    load: { runs: 50_000, window: 500, restartEveryMs: [15_000, 45_000], maxSeconds: 40 * 60, settleMs: 60 * 60_000 },
+    load: { runs: 50_000, window: 500, restartEveryMs: [15_000, 45_000], maxSeconds: 40 * 60, settleMs: 60 * 60_000, archiveAt: 2000 },
   },
 };

@@ -128,6 +128,20 @@ export function describeConformance(engine: string, makeStore: StoreFactory): vo
       expect((await store.take(runner({ cluster: 'other-c1' }), 10)).runs).toHaveLength(1);
     });
 
+    it('with a lookahead, also claims runs due that soon; they start, and their lease counts, from their due time', async () => {
+      const soon = new Date(Date.now() + 3000);
+      await store.createMany([
+        { funcName: 'mod.work', name: 'soon', runAfter: soon },
+        { funcName: 'mod.work', name: 'later', runAfter: new Date(Date.now() + 60_000) },
+      ]);
+      expect((await store.take(runner(), 10)).runs).toHaveLength(0);
+      const { runs } = await store.take(runner({ lookaheadMs: 5000 }), 10);
+      expect(runs.map((r) => r.name)).toEqual(['soon']);
+      expect(runs[0]!.startedAt).toEqual(soon);
+      expect(runs[0]!.deadline!.getTime()).toBe(soon.getTime() + 60_000);
+      expect((await store.take(runner({ id: 'runner-b', lookaheadMs: 5000 }), 10)).runs).toHaveLength(0);
+    });
+
     it('claims highest priority first, then oldest due', async () => {
       const now = Date.now();
       await store.createMany([

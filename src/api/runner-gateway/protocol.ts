@@ -11,7 +11,7 @@ import { LIMITS } from '../../core/limits.js';
  * | request | body → answer |
  * |---|---|
  * | `POST /runner/v1/session` | `{ node, cluster, group }` → `{ runner, token, cluster }`: checks the token and its cluster at start |
- * | `POST /runner/v1/take` | `{ runner: { id, cluster, tags, handlers }, limit }` → `{ runs, unavailable }` |
+ * | `POST /runner/v1/take` | `{ runner: { id, cluster, tags, handlers, lookaheadMs? }, limit }` → `{ runs, unavailable }` |
  * | `POST /runner/v1/renew` | `{ leases: [{ id, attempt, runner }] }` → `{ results }` |
  * | `POST /runner/v1/settle` | `{ settlements: [{ lease, outcome }] }` → `{ results: [{ id, accepted, status, unavailable? }] }` |
  * | `POST /runner/v1/heartbeat` | `{ info: RunnerInfo, ttlMs }` → `{ ok: true }` |
@@ -96,6 +96,7 @@ export const takeRequestSchema = z.strictObject({
     cluster: slugSchema,
     tags: z.array(tagSchema).max(RUNNER_API_LIMITS.tags),
     handlers: z.array(funcNameSchema).max(RUNNER_API_LIMITS.handlers),
+    lookaheadMs: z.number().int().min(0).max(10_000).optional(),
   }),
   limit: z.number().int().min(1).max(LIMITS.takeBatch),
 });

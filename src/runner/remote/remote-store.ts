@@ -37,7 +37,10 @@ export class RemoteStore implements RunnerStore {
   async take(runner: RunnerIdentity, limit: number): Promise<TakeResult> {
     const answer = await this.#client.post<{ runs: unknown[]; unavailable: string[] }>(
       'take',
-      { runner: { id: runner.id, cluster: runner.cluster, tags: runner.tags, handlers: runner.handlers }, limit },
+      {
+        runner: { id: runner.id, cluster: runner.cluster, tags: runner.tags, handlers: runner.handlers, ...(runner.lookaheadMs ? { lookaheadMs: runner.lookaheadMs } : {}) },
+        limit,
+      },
       { idempotent: false },
     );
     return { runs: answer.runs.map(reviveRun), unavailable: answer.unavailable };

@@ -8,6 +8,8 @@ import { CHAOS_SIZES } from '../sizes.js';
 const FAIL_EVERY = 10;
 const CREATE_BATCH = 500;
 const PROGRESS_EVERY_MS = 10_000;
+/** Finished runs are archived off the shards at once: a finished run never changes again. */
+const ARCHIVE_AFTER_MS = 0;
 /** The final drain fails when no run finishes for this long (longer than a writer's 60 s freeze). */
 const STALL_MS = 180_000;
 
@@ -77,7 +79,14 @@ export function loadScenario(ctx: ScenarioContext, options: LoadOptions = {}): P
           // shards (sweeps are not announced) — often once everything is created.
           if (Date.now() - confirmedAt > (created < runs ? 15_000 : 2000)) {
             const counted = await countStoredRuns(cluster.mongoUrls).catch(() => null);
-            if (counted) confirmed = counted.total - counted.live;
+            if (counted) {
+              confirmed = counted.total - counted.live + cluster.archived.length;
+              // Finished runs leave the shards as they pile up (see ChaosCluster.archiveFinished).
+              if (counted.total - counted.live >= size.archiveAt) {
+                const moved = await cluster.archiveFinished(ARCHIVE_AFTER_MS);
+                if (moved > 0) ctx.log(`[load] archived ${moved} finished runs (${cluster.archived.length} in all)`);
+              }
+            }
             confirmedAt = Date.now();
           }
           const finished = Math.max(cluster.announced.size, confirmed);
@@ -128,6 +137,7 @@ export function loadScenario(ctx: ScenarioContext, options: LoadOptions = {}): P
           finishedAll: !stoppedAtBound,
           restartsSigkill: restarts.SIGKILL,
           restartsSigterm: restarts.SIGTERM,
+          archived: cluster.archived.length,
           ...(bound ? { note: bound } : {}),
         },
         allowed: (run) => (isPlannedFailure(run) ? ['failed', 'lost'] : ['completed', 'lost']),
