@@ -31,6 +31,7 @@ import { RunWaiters } from './run-waiters.js';
 const SWEEP_BATCH = 1000;
 /** A final status whose job follow-up is still due this long after it was written was abandoned by its writer. */
 const FOLLOW_UP_GRACE_MS = 10_000;
+const MARKER_SWEEP_EVERY_MS = 60_000;
 /** Re-read-and-retry rounds before a change that keeps colliding is given up. */
 const MAX_ROUNDS = 8;
 
@@ -54,6 +55,8 @@ export class ShardedTaskStore implements C.TaskStore {
   readonly #waiters = new RunWaiters();
   /** When each shard was last searched for abandoned follow-ups (see `sweep`). */
   readonly #followUpScans = new Map<ShardCollection, number>();
+  /** When each shard's old revision markers were last deleted (see `sweep`). */
+  readonly #markerSweeps = new Map<ShardCollection, number>();
   #state: 'new' | 'started' | 'closed' = 'new';
   /** Shards that were unreachable at start; their indexes are created when they answer again. */
   readonly #unindexed = new Set<ShardCollection>();
@@ -373,29 +376,29 @@ export class ShardedTaskStore implements C.TaskStore {
   async sweep(shards?: readonly string[]): Promise<C.SweepResult> {
     const counts = { retried: 0, lost: 0, didNotStart: 0 };
     const { unavailable } = await this.#shards.scatter(async (collection) => {
-      // Expired leases: the documents just read are the snapshots the changes are decided on;
-      // a run that changed meanwhile (its runner renewed after all) loses its marker and is left.
+      // Expired leases and expired pending runs, found by one query (on FerretDB every filtered
+      // find decodes the whole collection). The documents read are the snapshots the changes are
+      // decided on; a run that changed meanwhile (its runner renewed after all) loses its marker
+      // and is left.
       for (;;) {
         const now = new Date();
-        const expired = await collection.find({ status: 'running', deadline: { $lt: now } }, { limit: SWEEP_BATCH });
-        const changes = expired.map((doc) => ({ doc, write: settlementWrite(doc, { status: 'lost' }, now).write }));
+        const found = await collection.find(
+          { $or: [{ status: 'running', deadline: { $lt: now } }, { status: 'pending', expiresAt: { $lte: now } }] },
+          { limit: SWEEP_BATCH },
+        );
+        const changes = found.map((doc) => ({
+          doc,
+          write: doc.status === 'running' ? settlementWrite(doc, { status: 'lost' }, now).write : expiryWrite(doc, now),
+        }));
         const { committed } = await commitChanges(collection, changes, now);
         for (const after of committed) {
-          if (after.status === 'lost') counts.lost++;
+          if (after.status === 'did not start') counts.didNotStart++;
+          else if (after.status === 'lost') counts.lost++;
           else counts.retried++;
           this.#waiters.wake(after._id);
         }
         await this.#followUp(collection, committed.filter((after) => after.followUp));
-        if (expired.length < SWEEP_BATCH) break;
-      }
-      for (;;) {
-        const now = new Date();
-        const stale = await collection.find({ status: 'pending', expiresAt: { $lte: now } }, { limit: SWEEP_BATCH });
-        const { committed } = await commitChanges(collection, stale.map((doc) => ({ doc, write: expiryWrite(doc, now) })), now);
-        counts.didNotStart += committed.length;
-        for (const after of committed) this.#waiters.wake(after._id);
-        await this.#followUp(collection, committed.filter((after) => after.followUp));
-        if (stale.length < SWEEP_BATCH) break;
+        if (found.length < SWEEP_BATCH) break;
       }
       // Follow-ups whose writer died before applying them (a settle is normally done within
       // milliseconds; older ones were abandoned). Rare, so looked for less often than leases
@@ -409,7 +412,12 @@ export class ShardedTaskStore implements C.TaskStore {
         );
         await this.#followUp(collection, abandoned);
       }
-      await collection.deleteMarkers(new Date(Date.now() - MARKER_RETENTION_MS));
+      // Markers only need to go eventually (they are kept 15 minutes): once a minute is enough.
+      const lastMarkerSweep = this.#markerSweeps.get(collection) ?? 0;
+      if (Date.now() - lastMarkerSweep >= MARKER_SWEEP_EVERY_MS) {
+        this.#markerSweeps.set(collection, Date.now());
+        await collection.deleteMarkers(new Date(Date.now() - MARKER_RETENTION_MS));
+      }
     }, this.#shards.select(shards));
     return { ...counts, unavailable };
   }
