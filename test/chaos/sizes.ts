@@ -57,6 +57,6 @@ export const CHAOS_SIZES: Record<ChaosForm, ChaosSizes> = {
     shard: { outageMs: 30_000, ratePerSecond: 15, beforeMs: 10_000, afterMs: 10_000, settleMs: 300_000 },
     redis: { outageMs: 30_000, ratePerSecond: 15, beforeMs: 10_000, afterMs: 10_000, settleMs: 300_000 },
     pause: { runs: 800, pauses: 2, settleMs: 300_000 },
-    load: { runs: 50_000, window: 500, restartEveryMs: [15_000, 45_000], maxSeconds: 40 * 60, settleMs: 60 * 60_000, archiveAt: 2000 },
+    load: { runs: 50_000, window: 250, restartEveryMs: [15_000, 45_000], maxSeconds: 40 * 60, settleMs: 60 * 60_000, archiveAt: 300 },
   },
 };

@@ -77,7 +77,7 @@ export function loadScenario(ctx: ScenarioContext, options: LoadOptions = {}): P
           }
           // Finished runs: announced on `runs` (settles), corrected now and then by a count on the
           // shards (sweeps are not announced) — often once everything is created.
-          if (Date.now() - confirmedAt > (created < runs ? 15_000 : 2000)) {
+          if (Date.now() - confirmedAt > (created < runs ? 5000 : 2000)) {
             const counted = await countStoredRuns(cluster.mongoUrls).catch(() => null);
             if (counted) {
               confirmed = counted.total - counted.live + cluster.archived.length;
