@@ -403,9 +403,7 @@ export class ShardedTaskStore implements C.TaskStore {
       // Follow-ups whose writer died before applying them (a settle is normally done within
       // milliseconds; older ones were abandoned). Rare, so looked for less often than leases
       // expire: on FerretDB every filtered find reads the whole collection.
-      const lastScan = this.#followUpScans.get(collection) ?? 0;
-      if (Date.now() - lastScan >= FOLLOW_UP_GRACE_MS) {
-        this.#followUpScans.set(collection, Date.now());
+      if (takeTurn(this.#followUpScans, collection, FOLLOW_UP_GRACE_MS)) {
         const abandoned = await collection.find(
           { followUp: true, updatedAt: { $lt: new Date(Date.now() - FOLLOW_UP_GRACE_MS) } },
           { limit: SWEEP_BATCH },
@@ -413,9 +411,7 @@ export class ShardedTaskStore implements C.TaskStore {
         await this.#followUp(collection, abandoned);
       }
       // Markers only need to go eventually (they are kept 15 minutes): once a minute is enough.
-      const lastMarkerSweep = this.#markerSweeps.get(collection) ?? 0;
-      if (Date.now() - lastMarkerSweep >= MARKER_SWEEP_EVERY_MS) {
-        this.#markerSweeps.set(collection, Date.now());
+      if (takeTurn(this.#markerSweeps, collection, MARKER_SWEEP_EVERY_MS)) {
         await collection.deleteMarkers(new Date(Date.now() - MARKER_RETENTION_MS));
       }
     }, this.#shards.select(shards));
@@ -546,4 +542,12 @@ export class ShardedTaskStore implements C.TaskStore {
     if (result instanceof Error) throw result;
     return result;
   }
+}
+
+/** True (and noted in `last`) when `everyMs` have passed since `collection`'s last turn. */
+function takeTurn(last: Map<ShardCollection, number>, collection: ShardCollection, everyMs: number): boolean {
+  const now = Date.now();
+  if (now - (last.get(collection) ?? 0) < everyMs) return false;
+  last.set(collection, now);
+  return true;
 }
