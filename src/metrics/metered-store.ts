@@ -93,7 +93,7 @@ export function withMetrics<S extends TaskStore>(store: S & { readonly router?: 
   };
 
   const finished = (status: RunStatus, name: string, cluster: string, count = 1) => {
-    if (count > 0) metrics.runsFinished.inc({ status: statusLabel(status), name, cluster }, count);
+    if (count > 0) metrics.runsFinished.inc({ status: statusLabel(status), name: metrics.nameLabel(name), cluster }, count);
   };
   const remember = (id: string, claim: Claim) => {
     claims.delete(id);
@@ -109,12 +109,12 @@ export function withMetrics<S extends TaskStore>(store: S & { readonly router?: 
     claims.delete(id);
     const name = claim?.name ?? '';
     const cluster = claim?.cluster ?? '';
-    if (claim) metrics.runDuration.observe({ name, cluster, outcome }, Math.max(0, (Date.now() - claim.startedAt) / 1000));
+    if (claim) metrics.runDuration.observe({ name: metrics.nameLabel(name), cluster, outcome }, Math.max(0, (Date.now() - claim.startedAt) / 1000));
     if (isFinalStatus(status)) finished(status, name, cluster);
   };
 
   const created = (run: Run) => {
-    metrics.runsCreated.inc({ name: run.name, cluster: run.cluster });
+    metrics.runsCreated.inc({ name: metrics.nameLabel(run.name), cluster: run.cluster });
     if (isFinalStatus(run.status)) finished(run.status, run.name, run.cluster);
   };
 
@@ -128,7 +128,7 @@ export function withMetrics<S extends TaskStore>(store: S & { readonly router?: 
         if (!result.created || !input) return;
         const name = input.name ?? input.funcName;
         const cluster = input.cluster ?? 'default';
-        metrics.runsCreated.inc({ name, cluster });
+        metrics.runsCreated.inc({ name: metrics.nameLabel(name), cluster });
         if (input.status && isFinalStatus(input.status)) finished(input.status, name, cluster);
       });
       unavailable('createMany', results.map((result) => result.unavailable));
@@ -138,9 +138,9 @@ export function withMetrics<S extends TaskStore>(store: S & { readonly router?: 
       for (const run of result.runs) {
         const startedAt = run.startedAt?.getTime() ?? now;
         remember(run.id, { name: run.name, cluster: run.cluster, startedAt });
-        metrics.runsStarted.inc({ name: run.name, cluster: run.cluster });
+        metrics.runsStarted.inc({ name: metrics.nameLabel(run.name), cluster: run.cluster });
         const due = Math.max(run.createdAt.getTime(), run.runAfter.getTime());
-        metrics.queueWait.observe({ name: run.name, cluster: run.cluster }, Math.max(0, (startedAt - due) / 1000));
+        metrics.queueWait.observe({ name: metrics.nameLabel(run.name), cluster: run.cluster }, Math.max(0, (startedAt - due) / 1000));
       }
       unavailable('take', result.unavailable);
     },

@@ -16,8 +16,11 @@ import { processRegistry } from './process-metrics.js';
  *   time (see `cluster-view.ts`), served by nodes with the api role only. Every api node reports
  *   the same values: aggregate them with `max`, not `sum`.
  *
- * Task names are label values; Taskplane expects tens to hundreds of task names, not millions
- * (anonymous runs are named after their handler, so they do not add a series per run).
+ * Task names are label values. Anonymous runs are named after their handler, so a series is per
+ * task name or handler, not per run; but `create(funcName)` accepts any name (an unknown one
+ * becomes an `unknown task` run), so a client could otherwise add series without end. The first
+ * `maxNameLabels` distinct names get series of their own; later ones share `name="_other"` and
+ * are counted in `taskplane_metric_names_dropped_total`.
  */
 
 /** Status as a label value: `did not start` → `did_not_start`, so PromQL matchers need no spaces. */
@@ -29,7 +32,13 @@ export interface NodeMetricsOptions {
   readonly nodeId: string;
   readonly roles: readonly Role[];
   readonly version: string;
+  /** Distinct task names that get series of their own. @defaultValue {@link MAX_NAME_LABELS} */
+  readonly maxNameLabels?: number;
 }
+
+export const MAX_NAME_LABELS = 1000;
+/** The `name` label of every task name past the first `maxNameLabels`. */
+export const OTHER_NAME = '_other';
 
 const RUN_SECONDS = [0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 const WAIT_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -45,9 +54,13 @@ export class NodeMetrics {
   readonly queueWait: Histogram<'name' | 'cluster'>;
   readonly storeLatency: Histogram<'operation' | 'shard'>;
   readonly storeErrors: Counter<'operation' | 'shard' | 'code'>;
+  readonly #namesDropped: Counter;
+  readonly #names = new Set<string>();
+  readonly #maxNames: number;
 
   constructor(options: NodeMetricsOptions) {
     const registers = [this.registry];
+    this.#maxNames = options.maxNameLabels ?? MAX_NAME_LABELS;
     new Gauge({
       name: 'taskplane_node_info',
       help: 'Per node: always 1; its labels say which node this is and which roles it runs.',
@@ -107,6 +120,22 @@ export class NodeMetrics {
       labelNames: ['operation', 'shard', 'code'],
       registers,
     });
+    this.#namesDropped = new Counter({
+      name: 'taskplane_metric_names_dropped_total',
+      help: `Per node: observations whose task name was counted as name="${OTHER_NAME}" because this node already labels ${this.#maxNames} distinct names.`,
+      registers,
+    });
+  }
+
+  /** `name` as a label value: itself while the node labels fewer than `maxNameLabels` names, else `_other`. */
+  nameLabel(name: string): string {
+    if (this.#names.has(name)) return name;
+    if (this.#names.size < this.#maxNames) {
+      this.#names.add(name);
+      return name;
+    }
+    this.#namesDropped.inc();
+    return OTHER_NAME;
   }
 
   /** The text Prometheus scrapes: this node's families, then the process's default metrics. */
