@@ -108,7 +108,7 @@ export function createContext(deps: ApiDeps, live: LiveStreams, caller: Caller =
       }),
     leases: () => once('leases', () => deps.coordinator.listLeases()),
     shardHealth: () => once('health', () => deps.store.health()),
-    statistics: (query = {}) => once(`statistics:${JSON.stringify([query.name, query.cluster, query.groupBy])}`, () => deps.store.statistics(query)),
+    statistics: (query = {}) => once(`statistics:${JSON.stringify([query.name, query.cluster, query.groupBy, query.exact === true])}`, () => deps.store.statistics(query)),
     definitions: () => once('definitions', () => deps.catalog.listDefinitions()),
     workerGroupConfigs: () => once('workerGroups', () => deps.catalog.listWorkerGroups()),
     refresh() {

@@ -225,7 +225,7 @@ class RunEventStore implements TaskStore {
   }
 
   recount(shards?: readonly string[]): Promise<RecountSummary> {
-    return this.#store.recount ? this.#store.recount(shards) : Promise.resolve({ corrected: 0, busy: [], unavailable: [] });
+    return this.#store.recount ? this.#store.recount(shards) : Promise.resolve({ corrected: 0, folded: 0, busy: [], unavailable: [] });
   }
 
   sweep(shards?: readonly string[]): Promise<SweepResult> {

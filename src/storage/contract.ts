@@ -224,6 +224,8 @@ export interface Statistics {
 export interface RecountSummary {
   /** Count records replaced because they had drifted from the runs. */
   readonly corrected: number;
+  /** Count records of writers idle for an hour, folded into one record per (cluster, name). */
+  readonly folded: number;
   /** Shards skipped because runs changed while they were being counted (tried again later). */
   readonly busy: string[];
   readonly unavailable: string[];

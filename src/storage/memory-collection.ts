@@ -134,6 +134,11 @@ export class MemoryCollection implements ShardCollection {
     return structuredClone([...this.#counts.values()]) as CountRecord[];
   }
 
+  /** One record per (cluster, name) here: nothing to fold. */
+  async foldCounts(): Promise<number> {
+    return 0;
+  }
+
   async correctCounts(deltas: readonly CountDelta[]): Promise<void> {
     await this.addCounts(deltas);
   }

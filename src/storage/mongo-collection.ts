@@ -12,7 +12,7 @@ import {
   type OptionalUnlessRequiredId,
 } from 'mongodb';
 import { ShardUnavailableError, TaskplaneError } from '../core/errors.js';
-import { countKey, type CountDelta, type CountRecord } from './run-counts.js';
+import { countKey, sumByKey, type CountDelta, type CountRecord } from './run-counts.js';
 import type { RunDocument } from './run-document.js';
 import {
   MARKER_INDEXES,
@@ -212,7 +212,8 @@ export class MongoCollection implements ShardCollection {
         deltas.map((delta) => ({
           updateOne: {
             filter: { _id: JSON.stringify([delta.cluster, delta.name, writer]) as unknown as Document['_id'] },
-            update: { $inc: { ...delta.by }, $setOnInsert: { cluster: delta.cluster, name: delta.name, writer } },
+            // `at`: when the writer last wrote it, so the records of writers long gone can be folded.
+            update: { $inc: { ...delta.by }, $set: { at: new Date() }, $setOnInsert: { cluster: delta.cluster, name: delta.name, writer } },
             upsert: true,
           },
         })),
@@ -227,6 +228,26 @@ export class MongoCollection implements ShardCollection {
 
   correctCounts(deltas: readonly CountDelta[]): Promise<void> {
     return this.#incrementCounts(deltas, 'correction');
+  }
+
+  /**
+   * Adds the idle writers' records to the correction records, then deletes them. Without
+   * transactions the two steps can be split by a failure (counted twice) or by an increment of
+   * an idle-but-alive writer landing in between (lost): either way the counts drift and the next
+   * recount repairs them. A live writer whose record was folded writes a new one on its next
+   * change. Records written before `at` existed count as idle.
+   */
+  async foldCounts(idleSince: Date): Promise<number> {
+    const records = await this.readCounts();
+    const idle = records.filter((record) => {
+      const { writer, at } = record as unknown as { writer?: unknown; at?: unknown };
+      return writer !== 'correction' && !(at instanceof Date && at >= idleSince);
+    });
+    if (idle.length === 0) return 0;
+    const deltas = [...sumByKey(idle).values()].filter((delta) => Object.keys(delta.by).length > 0);
+    if (deltas.length > 0) await this.correctCounts(deltas);
+    await this.#call(() => this.#counts.deleteMany({ _id: { $in: idle.map((record) => record._id) } as Document['_id'] }));
+    return idle.length;
   }
 
   /** Runs a driver call, turning "cannot reach the server" into `ShardUnavailableError`. */

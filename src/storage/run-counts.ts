@@ -22,6 +22,10 @@ import type { ShardCollection } from './shard-collection.js';
  * compares the counts with a real count and adds the difference to correction records that only
  * it writes, but only when no counted change landed on the shard while it counted (the records
  * read before and after the count are equal): a change in flight would otherwise be counted twice.
+ *
+ * Each process start is a new writer with new records, so the same quiet recount also folds the
+ * records of writers idle for `FOLD_IDLE_MS` into the correction records (`foldCounts`): the
+ * records stay about as many as the (cluster, name) pairs times the live writers.
  */
 
 /** Record field for each status (`did not start` → `didNotStart`). */
@@ -144,9 +148,14 @@ function differences(from: Map<string, CountDelta>, to: Map<string, CountDelta>)
   return deltas;
 }
 
+/** A writer's count records untouched for this long are folded into the correction records. */
+export const FOLD_IDLE_MS = 60 * 60_000;
+
 export interface RecountResult {
   /** (cluster, name) pairs whose counts were corrected. */
   readonly corrected: number;
+  /** Idle writers' records folded into the correction records (see `ShardCollection.foldCounts`). */
+  readonly folded: number;
   /** False when counted changes landed meanwhile, so nothing was corrected. */
   readonly quiet: boolean;
 }
@@ -156,14 +165,16 @@ export interface RecountResult {
  * shard from before the count until `settleMs` after it (a change whose runs were counted but
  * whose deltas had not landed yet would otherwise be counted twice).
  */
-export async function recountWhenQuiet(collection: ShardCollection, settleMs = 1000): Promise<RecountResult> {
+export async function recountWhenQuiet(collection: ShardCollection, settleMs = 1000, foldIdleMs = FOLD_IDLE_MS): Promise<RecountResult> {
   const before = sumByKey(await collection.readCounts());
   const actual = sumByKey(await countExactly(collection));
   const after = sumByKey(await collection.readCounts());
-  if (differences(before, after).length > 0) return { corrected: 0, quiet: false };
+  if (differences(before, after).length > 0) return { corrected: 0, folded: 0, quiet: false };
   await new Promise((resolve) => setTimeout(resolve, settleMs));
-  if (differences(after, sumByKey(await collection.readCounts())).length > 0) return { corrected: 0, quiet: false };
+  if (differences(after, sumByKey(await collection.readCounts())).length > 0) return { corrected: 0, folded: 0, quiet: false };
   const corrections = differences(after, actual);
   if (corrections.length > 0) await collection.correctCounts(corrections);
-  return { corrected: corrections.length, quiet: true };
+  // Quiet now, so folding is least likely to meet a write (and a write it meets is repaired by the next recount).
+  const folded = await collection.foldCounts(new Date(Date.now() - foldIdleMs));
+  return { corrected: corrections.length, folded, quiet: true };
 }

@@ -47,6 +47,12 @@ export interface ShardCollection {
   readCounts(): Promise<CountRecord[]>;
   /** Adds a recount's corrections to the shard's correction records (written only by the node keeping the shard). */
   correctCounts(deltas: readonly CountDelta[]): Promise<void>;
+  /**
+   * Folds the count records of writers that wrote nothing since `idleSince` (stopped processes,
+   * mostly) into the correction records and deletes them, leaving every sum as it was; returns
+   * how many records were folded. Without it, every process start would add records for good.
+   */
+  foldCounts(idleSince: Date): Promise<number>;
 }
 
 /** `{_id: "<run id>:<rev>"}`: proof that one writer owns the change of that run from revision `rev`. */

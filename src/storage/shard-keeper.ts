@@ -111,6 +111,7 @@ export class ShardKeeper {
       const result = await store.recount([shard]);
       this.counts.recounted += result.corrected;
       if (result.corrected > 0) this.#log.warn({ shard, corrected: result.corrected }, 'run counts had drifted from the runs; repaired');
+      if (result.folded > 0) this.#log.debug({ shard, folded: result.folded }, 'folded the run-count records of idle writers');
       if (result.busy.length > 0) this.#log.debug({ shard }, 'runs changed while counting; run counts checked again later');
     } catch (error) {
       this.counts.errors++;

@@ -368,6 +368,7 @@ export class ShardedTaskStore implements C.TaskStore {
     const { results, unavailable } = await this.#shards.scatter((collection) => recountWhenQuiet(collection), this.#shards.select(shards));
     return {
       corrected: results.reduce((sum, { value }) => sum + value.corrected, 0),
+      folded: results.reduce((sum, { value }) => sum + value.folded, 0),
       busy: results.filter(({ value }) => !value.quiet).map(({ collection }) => collection.shard),
       unavailable,
     };

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MUTATION_ROLES } from '../../src/api/auth/permissions.js';
 import { generateToken, hashToken } from '../../src/api/auth/tokens.js';
 import { schema } from '../../src/api/schema/index.js';
@@ -54,6 +54,7 @@ describe('API access control', () => {
     expect(refused.body.errors?.[0]).toMatchObject({ extensions: { code: 'FORBIDDEN' } });
     expect(refused.body.errors?.[0]?.message).toContain("token 'viewer-bot' has role viewer; this operation needs operator");
     expect((await as(tokens.viewer, '{ auditLog { id } }')).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect((await as(tokens.operator, '{ exactStatistics { total } }')).body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await harness.deps.store.statistics()).total.total).toBe(0);
   });
 
@@ -65,6 +66,23 @@ describe('API access control', () => {
     const sneaky = await as(tokens.operator, 'mutation { ...F } fragment F on Mutation { cluster { create(name: "x") { slug } } }');
     expect(sneaky.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect((await harness.deps.catalog.listClusters()).map((c) => c.name)).toEqual(['default']);
+  });
+
+  it('lets an admin count the runs themselves (exactStatistics), grouped like statistics', async () => {
+    await harness.deps.store.createMany([{ funcName: 'm.exact' }, { funcName: 'm.exact' }, { funcName: 'm.other' }]);
+    const asked = vi.spyOn(harness.deps.store, 'statistics');
+    const answer = await as(tokens.admin, '{ exactStatistics(name: "m.exact") { pending total byName { key counts { pending } } } statistics(name: "m.exact") { total } }');
+    expect(answer.body.errors).toBeUndefined();
+    expect(answer.body.data).toEqual({
+      exactStatistics: { pending: 2, total: 2, byName: [{ key: 'm.exact', counts: { pending: 2 } }] },
+      statistics: { total: 2 },
+    });
+    // The exact field (and its grouping) asked the store to count the runs; the plain one did not.
+    expect(asked.mock.calls.map(([query]) => query)).toEqual(
+      expect.arrayContaining([{ name: 'm.exact', exact: true }, { name: 'm.exact', exact: true, groupBy: 'name' }, { name: 'm.exact' }]),
+    );
+    expect(asked.mock.calls).toHaveLength(3);
+    asked.mockRestore();
   });
 
   it('lets an admin change clusters and read the audit log of every mutation request', async () => {

@@ -37,6 +37,25 @@ describe('invalid inputs', () => {
     expect(recorded.data!.task).toEqual({ status: 'UNKNOWN_TASK', name: 'no_such_task' });
   });
 
+  it('a refused mutation sent beside others leaves their answers: the caller learns the ids of the runs it did create', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const answer = await h.gql(
+      `mutation { a: task { create(funcName: "mod.fn", args: [1]) } b: task { retry(id: "${missing}") } c: cluster { delete(slug: "no-such-cluster") } }`,
+    );
+    const data = answer.data as { a: { create: string } | null; b: unknown; c: unknown };
+    expect(data.a?.create).toMatch(/^[0-9a-f-]{36}$/);
+    expect(data.b).toBeNull();
+    expect(data.c).toBeNull();
+    expect(answer.errors!.map((e) => [e.path, e.extensions?.['code']])).toEqual(
+      expect.arrayContaining([
+        [['b', 'retry'], 'NOT_FOUND'],
+        [['c', 'delete'], expect.any(String)],
+      ]),
+    );
+    const created = await h.gql(`{ task(id: "${data.a!.create}") { funcName } }`);
+    expect(created.data!.task).toEqual({ funcName: 'mod.fn' });
+  });
+
   it('bad id → BAD_USER_INPUT', async () => {
     await expectCode('{ task(id: "not-a-uuid") { id } }', 'BAD_USER_INPUT', /id: must be a UUID/);
     await expectCode('mutation { task { stop(id: "42") } }', 'BAD_USER_INPUT', /must be a UUID/);

@@ -3,6 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { leaseOf } from '../../src/core/types.js';
 import type { TaskStore } from '../../src/storage/contract.js';
 import { createTaskStore } from '../../src/storage/create-store.js';
+import { MongoCollection } from '../../src/storage/mongo-collection.js';
+import { recountWhenQuiet } from '../../src/storage/run-counts.js';
 import { dropDatabases, testMongoUrls } from '../services/context.js';
 import { runner } from './conformance.js';
 
@@ -75,11 +77,11 @@ describe('run counts', () => {
     expect((await store.statistics({ exact: true })).total.pending).toBe(15);
 
     const result = await store.recount!();
-    expect(result).toEqual({ corrected: 1, busy: [], unavailable: [] });
+    expect(result).toEqual({ corrected: 1, folded: 0, busy: [], unavailable: [] });
     const repaired = await store.statistics({ name: 'mod.a' });
     expect(repaired.total.pending).toBe(15);
     expect(repaired.total.stopped).toBe(5);
-    expect(await store.recount!()).toEqual({ corrected: 0, busy: [], unavailable: [] });
+    expect(await store.recount!()).toEqual({ corrected: 0, folded: 0, busy: [], unavailable: [] });
     // Counting goes on from the corrected figures.
     const { runs } = await store.take(runner({ handlers: ['mod.a'] }), 3);
     await store.settle(runs.map((run) => ({ lease: leaseOf(run), outcome: { status: 'completed', result: 1 } })));
@@ -95,7 +97,49 @@ describe('run counts', () => {
     // Lands while the recount waits for the shard to settle.
     await new Promise((resolve) => setTimeout(resolve, 100));
     await store.create({ funcName: 'mod.a' });
-    expect(await recount).toEqual({ corrected: 0, busy: [store.shards[0]], unavailable: [] });
+    expect(await recount).toEqual({ corrected: 0, folded: 0, busy: [store.shards[0]], unavailable: [] });
     expect((await store.statistics()).total.pending).toBe(6);
+  });
+
+  it('records of writers gone idle are folded into one record per (cluster, name), and the sums stay exact', { timeout: 120_000 }, async () => {
+    const { stores, urls } = await mongoStores('counts-fold', 3);
+    // Three writers (one per store, as three processes would be), each with records of its own.
+    for (const [index, store] of stores.entries()) {
+      await store.createMany(Array.from({ length: 4 }, (_, i) => ({ funcName: i % 2 ? 'mod.a' : 'mod.b', args: [index, i] })));
+      const { runs } = await store.take(runner({ id: `w${index}`, handlers: ['mod.a', 'mod.b'] }), 2);
+      await store.settle(runs.map((run) => ({ lease: leaseOf(run), outcome: { status: 'completed', result: null } })));
+    }
+    const client = new MongoClient(urls[0]!);
+    cleanup.push(() => client.close());
+    const records = client.db().collection('run_counts');
+    // A record from before records carried `at` counts as idle too.
+    await records.insertOne({ _id: JSON.stringify(['default', 'mod.a', 'old-writer']), cluster: 'default', name: 'mod.a', writer: 'old-writer', pending: 2 } as never);
+    await stores[0]!.createMany([{ funcName: 'mod.a' }, { funcName: 'mod.a' }].map((input, i) => ({ ...input, args: ['old', i] })));
+    await records.updateOne({ _id: JSON.stringify(['default', 'mod.a', 'old-writer']) } as never, { $inc: { pending: -2 } });
+    const before = await stores[0]!.statistics({ groupBy: 'name' });
+    expect(before.total).toEqual((await stores[0]!.statistics({ exact: true })).total);
+    expect(await records.countDocuments()).toBe(7);
+
+    // With the default hour, only the record without `at` is idle; the writers' fresh records stay.
+    const collection = new MongoCollection({ name: 'shard-0', url: urls[0]! });
+    cleanup.push(() => collection.close());
+    await collection.connect();
+    expect(await recountWhenQuiet(collection, 10)).toMatchObject({ quiet: true, corrected: 0, folded: 1 });
+    expect(await records.countDocuments({ writer: 'old-writer' })).toBe(0);
+    // With no idle time, every writer's record is idle.
+    const result = await recountWhenQuiet(collection, 10, 0);
+    expect(result).toMatchObject({ quiet: true, corrected: 0, folded: 6 });
+    const left = await records.find({}).toArray();
+    expect(left.map((record) => record['writer'])).toEqual(['correction', 'correction']);
+    const after = await stores[1]!.statistics({ groupBy: 'name' });
+    expect(after.total).toEqual(before.total);
+    expect(after.groups).toEqual(before.groups);
+
+    // A writer whose records were folded writes new ones, and the sums go on from the folded figures.
+    const { runs } = await stores[2]!.take(runner({ id: 'w2', handlers: ['mod.a'] }), 2);
+    expect(runs).toHaveLength(2);
+    await stores[2]!.settle(runs.map((run) => ({ lease: leaseOf(run), outcome: { status: 'failed', error: new Error('no') } })));
+    expect(await records.countDocuments()).toBe(3);
+    expect((await stores[0]!.statistics()).total).toEqual((await stores[0]!.statistics({ exact: true })).total);
   });
 });

@@ -31,6 +31,8 @@ export const MUTATION_ROLES: Readonly<Record<string, ApiRole>> = {
 /** Query fields that need more than `viewer`. */
 export const QUERY_ROLES: Readonly<Record<string, ApiRole>> = {
   auditLog: 'admin',
+  // Reads every run of every shard.
+  exactStatistics: 'admin',
 };
 
 export interface OperationAccess {

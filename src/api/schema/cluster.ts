@@ -118,5 +118,5 @@ async function refuseBusyCluster(context: ApiContext, slug: string): Promise<voi
 }
 
 builder.mutationFields((t) => ({
-  cluster: t.field({ type: ClusterMutationsRef, description: 'Cluster operations.', resolve: () => ({}) }),
+  cluster: t.field({ type: ClusterMutationsRef, description: 'Cluster operations.', nullable: true, resolve: () => ({}) }),
 }));

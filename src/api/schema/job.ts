@@ -152,5 +152,5 @@ JobMutationsRef.implement({
 });
 
 builder.mutationFields((t) => ({
-  job: t.field({ type: JobMutationsRef, description: 'Job operations.', resolve: () => ({}) }),
+  job: t.field({ type: JobMutationsRef, description: 'Job operations.', nullable: true, resolve: () => ({}) }),
 }));

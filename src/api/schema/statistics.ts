@@ -80,6 +80,17 @@ builder.queryFields((t) => ({
       return { query, result: await context.statistics(query) };
     },
   }),
+  exactStatistics: t.field({
+    type: StatisticsRef,
+    description:
+      "The same counts, taken from the runs themselves instead of the shards' run counts: every run of every shard is read, so it is " +
+      'slow on large shards (admin only). For checking `statistics`; the storage role repairs drifted counts on its own every 5 minutes.',
+    args: statisticsArgs,
+    resolve: async (_root, args, context) => {
+      const query = { ...statisticsQuery(args), exact: true };
+      return { query, result: await context.statistics(query) };
+    },
+  }),
 }));
 
 builder.subscriptionFields((t) => ({

@@ -97,5 +97,5 @@ TaskMutationsRef.implement({
 });
 
 builder.mutationFields((t) => ({
-  task: t.field({ type: TaskMutationsRef, description: 'Run and task-definition operations.', resolve: () => ({}) }),
+  task: t.field({ type: TaskMutationsRef, description: 'Run and task-definition operations.', nullable: true, resolve: () => ({}) }),
 }));

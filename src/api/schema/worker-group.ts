@@ -166,5 +166,5 @@ const WorkerGroupMutationsRef = builder.objectRef<object>('WorkerGroupMutations'
 });
 
 builder.mutationFields((t) => ({
-  workerGroup: t.field({ type: WorkerGroupMutationsRef, description: 'Worker group config operations.', resolve: () => ({}) }),
+  workerGroup: t.field({ type: WorkerGroupMutationsRef, description: 'Worker group config operations.', nullable: true, resolve: () => ({}) }),
 }));
