@@ -99,10 +99,10 @@ export class MemoryCollection implements ShardCollection {
     return matched;
   }
 
-  async bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number> {
+  async bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<{ matched: number; sent: number }> {
     let matched = 0;
     for (const op of ops) matched += await this.updateOne(op.filter, op.update);
-    return matched;
+    return { matched, sent: ops.length };
   }
 
   async deleteMany(filter: RunFilterDoc): Promise<number> {

@@ -150,20 +150,23 @@ export class MongoCollection implements ShardCollection {
     return this.#call(async () => (await this.#collection.updateMany(filter, update)).matchedCount);
   }
 
-  bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number> {
+  bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>, sendBefore = Infinity): Promise<{ matched: number; sent: number }> {
     return this.#call(async () => {
       const size = await this.#updateBatchSize();
-      const chunks: Array<typeof ops> = [];
-      for (let start = 0; start < ops.length; start += size) chunks.push(ops.slice(start, start + size));
-      const matched: number[] = [];
-      for (const chunk of chunks) {
+      let matched = 0;
+      let sent = 0;
+      // On FerretDB a chunk can take seconds on a large collection, so the deadline is checked
+      // before each one, not only before the first.
+      while (sent < ops.length && Date.now() < sendBefore) {
+        const chunk = ops.slice(sent, sent + size);
         const result = await this.#collection.bulkWrite(
           chunk.map((op) => ({ updateOne: { filter: op.filter, update: op.update } })),
           { ordered: false },
         );
-        matched.push(result.matchedCount);
+        matched += result.matchedCount;
+        sent += chunk.length;
       }
-      return matched.reduce((sum, n) => sum + n, 0);
+      return { matched, sent };
     });
   }
 

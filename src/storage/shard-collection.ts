@@ -33,8 +33,12 @@ export interface ShardCollection {
   /** Returns the number of documents matched. */
   updateOne(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number>;
   updateMany(filter: RunFilterDoc, update: RunUpdateDoc): Promise<number>;
-  /** Several single-document updates in one round trip; returns the total matched. */
-  bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>): Promise<number>;
+  /**
+   * Several single-document updates in one round trip (FerretDB: in sequential chunks). With
+   * `sendBefore` (epoch ms), no chunk is sent after that time: `sent` says how many of `ops`, from
+   * the start, were sent; `matched` is the total they matched.
+   */
+  bulkUpdate(ops: ReadonlyArray<{ filter: RunFilterDoc; update: RunUpdateDoc }>, sendBefore?: number): Promise<{ matched: number; sent: number }>;
   deleteMany(filter: RunFilterDoc): Promise<number>;
   aggregate<T>(pipeline: readonly object[]): Promise<T[]>;
 

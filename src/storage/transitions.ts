@@ -35,7 +35,9 @@ import type { RevisionMarker, RunUpdateDoc, ShardCollection } from './shard-coll
  * would overwrite whatever happened meanwhile — the fault suite saw a completed run turned back
  * into a running one and completed twice. So step 2 is sent only within `WRITE_WINDOW_MS` of the
  * snapshot (the marker's `at`); a writer past it drops its change and reports it conflicted, and
- * its markers are released like a dead writer's. Markers are kept for `MARKER_RETENTION_MS`, far
+ * its markers are released like a dead writer's. The same holds for each chunk of a chunked bulk
+ * update (FerretDB takes 16 updates per command, and a chunk can take seconds on a large
+ * collection): no chunk is sent after the window, and the changes left unsent are conflicted. Markers are kept for `MARKER_RETENTION_MS`, far
  * longer than any snapshot lives, then deleted by the sweep.
  */
 
@@ -82,18 +84,27 @@ export async function commitChanges(collection: ShardCollection, changes: readon
   // Paused past the window: another writer may have taken these markers for abandoned by now.
   if (Date.now() - now.getTime() > WRITE_WINDOW_MS) return { committed: [], conflicted: changes.map((change) => change.doc) };
   const won = changes.filter((change) => !duplicates.has(markerId(change.doc)));
+
   const conflicted = changes.filter((change) => duplicates.has(markerId(change.doc))).map((change) => change.doc);
 
   const updates = won.flatMap((change) =>
     change.write === 'delete' ? [] : [{ doc: change.doc, update: withRevision(change.write, change.doc, now) }],
   );
   const deletes = won.filter((change) => change.write === 'delete').map((change) => change.doc._id);
-  await Promise.all([
-    updates.length > 0 ? collection.bulkUpdate(updates.map(({ doc, update }) => ({ filter: { _id: doc._id }, update }))) : 0,
+  const [{ sent }] = await Promise.all([
+    updates.length > 0
+      ? collection.bulkUpdate(
+          updates.map(({ doc, update }) => ({ filter: { _id: doc._id }, update })),
+          // A chunked bulk update (FerretDB) can outlast the window: what it did not send by then is dropped like a late writer's.
+          now.getTime() + WRITE_WINDOW_MS,
+        )
+      : { sent: 0 },
     deletes.length > 0 ? collection.deleteMany({ _id: deletes.length === 1 ? deletes[0]! : { $in: deletes } }) : 0,
   ]);
+  // Unsent changes: their markers are released to the next writer after STUCK_AFTER_MS, as a dead writer's are.
+  for (const { doc } of updates.slice(sent)) conflicted.push(doc);
   await releaseAbandoned(collection, conflicted, now);
-  const updated = updates.map(({ doc, update }) => ({ doc, after: applied(doc, update) }));
+  const updated = updates.slice(0, sent).map(({ doc, update }) => ({ doc, after: applied(doc, update) }));
   const deleted = won.filter((change) => change.write === 'delete').map((change) => change.doc);
   await addCounts(
     collection,

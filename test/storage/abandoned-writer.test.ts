@@ -1,7 +1,8 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskStore } from '../../src/storage/contract.js';
-import { STUCK_AFTER_MS } from '../../src/storage/transitions.js';
+import { MongoCollection } from '../../src/storage/mongo-collection.js';
+import { STUCK_AFTER_MS, WRITE_WINDOW_MS, commitChanges } from '../../src/storage/transitions.js';
 import { runner } from './conformance.js';
 import { openMongoStore } from './mongo-store.js';
 
@@ -49,5 +50,49 @@ describe('a writer that died between marker and write', () => {
     const second = await store.take(runner({ handlers: ['mod.stuck'] }), 1);
     expect(second.runs.map((r) => r.id)).toEqual([run.id]);
     expect(second.runs[0]).toMatchObject({ status: 'running', attempt: 1 });
+  });
+});
+
+/**
+ * On FerretDB a claim or settle of many runs is written in sequential chunks of 16, and on a
+ * large collection each chunk can take seconds. No chunk may be sent after the write window, or
+ * it could land after its markers were taken for abandoned and overwrite another writer's change.
+ */
+describe('a chunked write that outlasts its window', () => {
+  let dispose: () => Promise<void>;
+  let collection: MongoCollection;
+  let ferretDb = false;
+  beforeAll(async () => {
+    const opened = await openMongoStore('window');
+    const probe = new MongoClient(opened.urls[0]!);
+    ferretDb = typeof (await probe.db().admin().command({ buildInfo: 1 }))['ferretdbVersion'] === 'string';
+    await probe.close();
+    dispose = opened.dispose;
+    // 2,000 runs: every single-document update on FerretDB then scans them, so a chunk of 16 takes far longer than 300 ms.
+    for (let i = 0; i < 4; i++) await opened.store.createMany(Array.from({ length: 500 }, (_, j) => ({ funcName: 'mod.window', args: [i, j] })));
+    collection = new MongoCollection({ name: 'shard-0', url: opened.urls[0]! });
+    await collection.connect();
+  });
+  afterAll(async () => {
+    await collection?.close();
+    await dispose();
+  });
+
+  it('sends no chunk after the window: what it did not send is conflicted, not committed', async () => {
+    const docs = await collection.find({ funcName: 'mod.window' }, { limit: 40 });
+    expect(docs).toHaveLength(40);
+    // The window (WRITE_WINDOW_MS from `now`) ends 300 ms from here: the first chunk is sent, the second is not.
+    const now = new Date(Date.now() - WRITE_WINDOW_MS + 300);
+    const result = await commitChanges(collection, docs.map((doc) => ({ doc, write: { $set: { priority: 7 } } })), now);
+    // Real MongoDB takes the 40 updates in one command, sent at once; FerretDB in chunks of 16.
+    const sent = ferretDb ? 16 : 40;
+    expect(result.committed).toHaveLength(sent);
+    expect(result.conflicted).toHaveLength(40 - sent);
+    const after = await collection.find({ _id: { $in: docs.map((doc) => doc._id) } });
+    const written = after.filter((doc) => doc.priority === 7).map((doc) => doc._id);
+    expect(new Set(written)).toEqual(new Set(result.committed.map((doc) => doc._id)));
+    // The unsent runs keep their revision; their markers stand, to be released as a dead writer's are.
+    for (const doc of after.filter((doc) => doc.priority !== 7)) expect(doc.rev).toBe(0);
+    expect(await collection.findMarkers(result.conflicted.map((doc) => `${doc._id}:0`))).toHaveLength(40 - sent);
   });
 });
