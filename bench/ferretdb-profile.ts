@@ -7,7 +7,8 @@
  * `createMany`), then times, median of `REPS`: a find and an update by `_id` (the only filter
  * FerretDB hands to SQLite), a filtered find like a claim's, a find, an `updateMany` and a
  * `deleteMany` of 50 ids with `$in` (FerretDB writes each updated document with its own table
- * scan, but deletes a list in one statement), and the
+ * scan, but deletes a list in one statement — after a find that decodes the collection), an
+ * `insertMany` of 50 runs, and the
  * store's `statistics()` (run counts) against a counting aggregation. It also prints the SQLite
  * plan FerretDB reports for a find by `_id`.
  *
@@ -68,6 +69,10 @@ async function profile(baseUrls: readonly string[], runs: number): Promise<Row> 
       findIn50: await timed(3, (i) => col.find({ _id: { $in: ids.slice(i * 50, i * 50 + 50) } as never }).toArray()),
       // One statement for 50 runs: still one table scan per document written, plus the Go filter.
       updateManyIn50: await timed(3, (i) => col.updateMany({ _id: { $in: ids.slice(200 + i * 50, 250 + i * 50) } as never }, { $set: { priority: 2 } })),
+      // Inserts check the unique `_id` index (which SQLite does use for that), so they should not grow with the collection.
+      insertMany50: await timed(3, (i) =>
+        col.insertMany(Array.from({ length: 50 }, (_, j) => ({ ...sample, _id: `copy-${i}-${j}` }) as Document)),
+      ),
       // A delete by ids is one SQL statement for the whole list (after the Go filter finds them).
       deleteManyIn50: await timed(3, (i) => col.deleteMany({ _id: { $in: ids.slice(400 + i * 50, 450 + i * 50) } as never })),
       claimFind: await timed(3, () =>
@@ -91,6 +96,7 @@ function markdown(rows: readonly Row[], environment: { date: string }, ferret: s
     `| update by \`_id\` | ${rows.map((row) => per(row, 'updateById')).join(' | ')} |`,
     `| find 50 ids with \`$in\` | ${rows.map((row) => per(row, 'findIn50')).join(' | ')} |`,
     `| \`updateMany\` of 50 ids with \`$in\` | ${rows.map((row) => per(row, 'updateManyIn50')).join(' | ')} |`,
+    `| \`insertMany\` of 50 runs | ${rows.map((row) => per(row, 'insertMany50')).join(' | ')} |`,
     `| \`deleteMany\` of 50 ids with \`$in\` | ${rows.map((row) => per(row, 'deleteManyIn50')).join(' | ')} |`,
     `| a claim's filtered find (limit 100) | ${rows.map((row) => per(row, 'claimFind')).join(' | ')} |`,
     `| \`statistics()\` from run counts | ${rows.map((row) => `${row.ms.statisticsCounts} ms`).join(' | ')} |`,
