@@ -181,7 +181,7 @@ describe('clusters and worker groups', () => {
         expect(error.extensions?.['code'], JSON.stringify(input).slice(0, 100)).toBe('BAD_USER_INPUT');
         expect(error.message).toMatch(message);
         expect(error.extensions?.['field']).toBeDefined();
-        expect(answer.data).toBeNull();
+        expect(answer.data).toEqual({ workerGroup: null });
       }
       // A GraphQL-level type error is BAD_USER_INPUT too.
       expect(onlyError(await put({ name: 'keep', tagPriorities: [{ tag: 'x', priority: 'high' }] })).extensions?.['code']).toBe('BAD_USER_INPUT');

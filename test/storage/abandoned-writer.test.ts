@@ -57,20 +57,30 @@ describe('a writer that died between marker and write', () => {
  * On FerretDB a claim or settle of many runs is written in sequential chunks of 16, and on a
  * large collection each chunk can take seconds. No chunk may be sent after the write window, or
  * it could land after its markers were taken for abandoned and overwrite another writer's change.
+ * Here the first chunk is made to outlast the window: when the driver starts its `update`
+ * command, the test holds the thread until the window has passed.
  */
 describe('a chunked write that outlasts its window', () => {
   let dispose: () => Promise<void>;
   let collection: MongoCollection;
   let ferretDb = false;
+  let holdUntil = 0;
   beforeAll(async () => {
     const opened = await openMongoStore('window');
+    dispose = opened.dispose;
     const probe = new MongoClient(opened.urls[0]!);
     ferretDb = typeof (await probe.db().admin().command({ buildInfo: 1 }))['ferretdbVersion'] === 'string';
     await probe.close();
-    dispose = opened.dispose;
-    // 2,000 runs: every single-document update on FerretDB then scans them, so a chunk of 16 takes far longer than 300 ms.
-    for (let i = 0; i < 4; i++) await opened.store.createMany(Array.from({ length: 500 }, (_, j) => ({ funcName: 'mod.window', args: [i, j] })));
-    collection = new MongoCollection({ name: 'shard-0', url: opened.urls[0]! });
+    await opened.store.createMany(Array.from({ length: 120 }, (_, i) => ({ funcName: 'mod.window', args: [i] })));
+    collection = new MongoCollection({
+      name: 'shard-0',
+      url: opened.urls[0]!,
+      onCommand: (name) => {
+        if (name !== 'update' || holdUntil === 0) return;
+        while (Date.now() <= holdUntil); // the first chunk outlasts the window
+        holdUntil = 0;
+      },
+    });
     await collection.connect();
   });
   afterAll(async () => {
@@ -81,10 +91,11 @@ describe('a chunked write that outlasts its window', () => {
   it('sends no chunk after the window: what it did not send is conflicted, not committed', async () => {
     const docs = await collection.find({ funcName: 'mod.window' }, { limit: 40 });
     expect(docs).toHaveLength(40);
-    // The window (WRITE_WINDOW_MS from `now`) ends 300 ms from here: the first chunk is sent, the second is not.
-    const now = new Date(Date.now() - WRITE_WINDOW_MS + 300);
+    // The window (WRITE_WINDOW_MS from `now`) ends 3 s from here, well after the marker insert.
+    const now = new Date(Date.now() - WRITE_WINDOW_MS + 3000);
+    holdUntil = now.getTime() + WRITE_WINDOW_MS;
     const result = await commitChanges(collection, docs.map((doc) => ({ doc, write: { $set: { priority: 7 } } })), now);
-    // Real MongoDB takes the 40 updates in one command, sent at once; FerretDB in chunks of 16.
+    // Real MongoDB takes the 40 updates in one command, sent before the window ended; FerretDB in chunks of 16.
     const sent = ferretDb ? 16 : 40;
     expect(result.committed).toHaveLength(sent);
     expect(result.conflicted).toHaveLength(40 - sent);
