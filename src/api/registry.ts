@@ -8,6 +8,9 @@ import type { Member } from '../coordination/contract.js';
  * out (and logged by the caller) rather than failing every query that lists runners.
  */
 
+/** A date as `toISOString` writes it; anything `Date` cannot read would fail the `DateTime` field that shows it. */
+const dateText = z.string().refine((text) => !Number.isNaN(Date.parse(text)));
+
 const runnerInfoSchema = z.object({
   id: z.string(),
   node: z.string(),
@@ -19,7 +22,7 @@ const runnerInfoSchema = z.object({
   capacity: z.number(),
   load: z.number(),
   state: z.enum(['running', 'draining']),
-  startedAt: z.string(),
+  startedAt: dateText,
 });
 
 const nodeInfoSchema = z.object({
@@ -30,7 +33,7 @@ const nodeInfoSchema = z.object({
   coordination: z.string(),
   pid: z.number(),
   version: z.string(),
-  startedAt: z.string(),
+  startedAt: dateText,
 });
 
 export interface RunnerView extends RunnerInfo {

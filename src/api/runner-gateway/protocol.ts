@@ -21,7 +21,8 @@ import { LIMITS } from '../../core/limits.js';
  * | `GET /runner/v1/events?runner=<id>&group=<group>` | server-sent events: `work`, `stop` `{ id }`, `worker-group` `{ name }` |
  *
  * Errors answer with an HTTP status and `{ error: { code, message } }` (`UNAUTHENTICATED` 401,
- * `FORBIDDEN` 403, `BAD_USER_INPUT` 400, `NOT_FOUND` 404, `REQUEST_ENTITY_TOO_LARGE` 413,
+ * `FORBIDDEN` 403, `BAD_USER_INPUT` 400 — and 405 for a wrong method (with `Allow`), 415 for a
+ * body that is not `application/json` —, `NOT_FOUND` 404, `CONFLICT` 409, `REQUEST_ENTITY_TOO_LARGE` 413,
  * `RATE_LIMITED` 429 with `Retry-After`, `SHARD_UNAVAILABLE` / `COORDINATION_UNAVAILABLE` 503,
  * `INTERNAL` 500 with a fixed message). Dates travel as ISO strings.
  *
@@ -142,7 +143,8 @@ export const heartbeatRequestSchema = z.strictObject({
     capacity: z.number().int().min(0).max(100_000),
     load: z.number().int().min(0).max(100_000),
     state: z.enum(['running', 'draining']),
-    startedAt: z.string().max(40),
+    // The registry keeps it for the operator's `runners` query, which answers it as a DateTime.
+    startedAt: z.string().max(40).refine((text) => !Number.isNaN(Date.parse(text)), 'must be a date (ISO 8601, as toISOString writes it)'),
   }),
   ttlMs: z.number().int().min(1000).max(365 * 24 * 3600 * 1000),
 });

@@ -14,7 +14,9 @@ export function spawnWithin(principal: RunnerPrincipal, wire: WireSettlement): W
   if (wire.outcome.status !== 'completed' || !wire.outcome.spawn) return wire;
   const index = wire.outcome.spawn.findIndex((request) => {
     const cluster = typeof request === 'object' && request !== null ? (request as { cluster?: unknown }).cluster : undefined;
-    return cluster !== undefined && cluster !== principal.cluster && !principal.spawnClusters.includes(String(cluster));
+    // Only a string names a cluster: anything else (never String()-ed: a deep array overflows the
+    // stack, `{ toString: 1 }` throws) fails the store's check of the subtask, a failed attempt too.
+    return typeof cluster === 'string' && cluster !== principal.cluster && !principal.spawnClusters.includes(cluster);
   });
   if (index < 0) return wire;
   const cluster = String((wire.outcome.spawn[index] as { cluster?: unknown }).cluster);
