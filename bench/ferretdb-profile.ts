@@ -12,15 +12,17 @@
  * store's `statistics()` (run counts) against a counting aggregation. It also prints the SQLite
  * plan FerretDB reports for a find by `_id`.
  *
- * Writes bench/results/ferretdb-profile-*.json and ferretdb-profile-latest.md.
+ * Writes bench/results/ferretdb-profile-*.json and ferretdb-profile-latest.md, and the README's
+ * section between the bench:ferretdb markers.
  */
+import os from 'node:os';
 import { MongoClient, type Document } from 'mongodb';
 import { createTaskStore } from '../src/storage/create-store.js';
 import { deferCleanup, installSignalHandlers } from './lib/cleanup.js';
-import { describeEnvironment } from './lib/environment.js';
+import { describeEnvironment, type Environment } from './lib/environment.js';
 import { acquireMongoServers, dropDatabases, freshDatabaseUrls } from './lib/mongo-servers.js';
 import { runBench } from './lib/run-bench.js';
-import { writeBenchResults } from './lib/results-files.js';
+import { readmeOutcome, updateBenchReadme, writeBenchResults } from './lib/results-files.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '2000,20000').split(',').map(Number);
 const REPS = 7;
@@ -87,7 +89,7 @@ async function profile(baseUrls: readonly string[], runs: number): Promise<Row> 
   }
 }
 
-function markdown(rows: readonly Row[], environment: { date: string }, ferret: string): string {
+function markdown(rows: readonly Row[], environment: Environment, ferret: string, loadAverage: { start: number; peak: number }): string {
   const per = (row: Row, key: string) => `${row.ms[key]} ms (${((row.ms[key]! * 1000) / row.runs).toFixed(1)} µs/run)`;
   const lines = [
     `| runs in the collection | ${rows.map((row) => `${row.runs.toLocaleString('en-US')} (${row.docBytes} B/run)`).join(' | ')} |`,
@@ -104,7 +106,8 @@ function markdown(rows: readonly Row[], environment: { date: string }, ferret: s
     '',
     `SQLite plan FerretDB reports for a find by \`_id\`: \`${rows[0]?.idPlan ?? ''}\`.`,
     '',
-    `Command: \`npm run bench:ferretdb\` · ${environment.date.slice(0, 10)} · ${ferret} · medians of ${REPS} (3 for the scans).`,
+    `Command: \`${environment.command}\` · ${environment.date.slice(0, 10)} · ${environment.machine.cpu}, ${environment.machine.cores} cores · Node ${environment.node} · ${ferret} · ` +
+      `load average (1 min) ${loadAverage.start} at start, ${loadAverage.peak} at peak · medians of ${REPS} (3 for the scans).`,
   ];
   return lines.join('\n');
 }
@@ -114,17 +117,24 @@ await runBench(async () => {
   const servers = await acquireMongoServers(1);
   const stopServers = deferCleanup('servers', () => servers.stop());
   try {
-    const environment = await describeEnvironment(servers.external);
+    const sizes = process.env.BENCH_SIZES ? `BENCH_SIZES=${process.env.BENCH_SIZES} ` : '';
+    const environment = { ...(await describeEnvironment(servers.external)), command: `${sizes}npm run bench:ferretdb` };
+    const loadAverage = { start: os.loadavg()[0] ?? 0, peak: os.loadavg()[0] ?? 0 };
+    const loadTimer = setInterval(() => (loadAverage.peak = Math.max(loadAverage.peak, os.loadavg()[0] ?? 0)), 1000);
+    loadTimer.unref();
     const rows: Row[] = [];
     for (const runs of SIZES) {
       process.stderr.write(`[bench] profiling ${runs} runs …\n`);
       rows.push(await profile(servers.baseUrls, runs));
     }
-    const table = markdown(rows, environment, servers.description);
+    clearInterval(loadTimer);
+    const round = (n: number) => Math.round(n * 100) / 100;
+    const table = markdown(rows, environment, servers.description, { start: round(loadAverage.start), peak: round(loadAverage.peak) });
     process.stdout.write(`${table}\n`);
     const report = { environment, servers: servers.description, rows };
     const paths = await writeBenchResults('ferretdb-profile', report, table);
     process.stderr.write(`[bench] wrote ${paths.join(', ')}\n`);
+    process.stderr.write(`[bench] ${readmeOutcome('ferretdb', await updateBenchReadme('ferretdb', table))}\n`);
   } finally {
     await stopServers();
   }
