@@ -459,20 +459,22 @@ describe('remote runners through the runner gateway', () => {
   });
 
   it('keeps outcomes through an api node restart, reopens the push channel, and claims what was created meanwhile at once', async () => {
-    // Ends while the api node is down: its outcome waits in the settlement queue.
-    const busy = await fixture.store.create({ funcName: 'handlers.work', cluster: 'alpha', args: { file: fixture.file('busy.log'), ms: 2500 } });
+    // Ends while the api node is down (once `release` exists): its outcome waits in the settlement queue.
+    const release = fixture.file('busy.release');
+    const busy = await fixture.store.create({ funcName: 'handlers.work', cluster: 'alpha', args: { file: fixture.file('busy.log'), ms: 100, until: release } });
     await waitStatus(busy.id, 'running');
     await api.stop('SIGTERM', 20_000);
     // Created while no api node answers: remote-a can learn of it only when its stream is back (its poll is 60 s away).
     const run = await fixture.store.create({ funcName: 'handlers.touch', cluster: 'alpha', args: { file: fixture.file('restart.log') } });
     await eventually(() => (remoteA.logs().includes('runner gateway push channel lost') ? true : undefined), 10_000, 'remote-a to notice the lost stream');
     // The busy run's handler returns while no api node answers: its outcome must wait, not vanish.
+    writeFileSync(release, '');
     await eventually(() => (remoteA.logs().includes('outcomes not written yet; will retry') ? true : undefined), 15_000, 'the outcome to wait for the api node');
     api = await fixture.startNode('api', apiSettings);
     const done = await waitStatus(run.id, 'completed', 20_000);
     expect(done.runner).toBe('remote-a@tok-a');
     expect(remoteA.logs()).toContain('runner gateway push channel open again');
-    expect(await waitStatus(busy.id, 'completed', 20_000)).toMatchObject({ attempt: 1, runner: 'remote-a@tok-a', result: { pid: remoteA.pid, ms: 2500 } });
+    expect(await waitStatus(busy.id, 'completed', 20_000)).toMatchObject({ attempt: 1, runner: 'remote-a@tok-a', result: { pid: remoteA.pid, ms: 100 } });
   });
 });
 

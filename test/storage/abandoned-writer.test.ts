@@ -1,9 +1,11 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskStore } from '../../src/storage/contract.js';
+import { createTaskStore } from '../../src/storage/create-store.js';
 import { MongoCollection } from '../../src/storage/mongo-collection.js';
 import { STUCK_AFTER_MS, WRITE_WINDOW_MS, commitChanges } from '../../src/storage/transitions.js';
 import { runner } from './conformance.js';
+import { dropDatabases, testMongoUrls } from '../services/context.js';
 import { openMongoStore } from './mongo-store.js';
 
 /**
@@ -66,15 +68,21 @@ describe('a chunked write that outlasts its window', () => {
   let ferretDb = false;
   let holdUntil = 0;
   beforeAll(async () => {
-    const opened = await openMongoStore('window');
-    dispose = opened.dispose;
-    const probe = new MongoClient(opened.urls[0]!);
+    // One shard, so all the runs are in the collection under test.
+    const url = testMongoUrls('window')[0]!;
+    const store = createTaskStore({ mongo: { shards: [url] } });
+    await store.start();
+    dispose = async () => {
+      await store.close();
+      await dropDatabases([url]);
+    };
+    const probe = new MongoClient(url);
     ferretDb = typeof (await probe.db().admin().command({ buildInfo: 1 }))['ferretdbVersion'] === 'string';
     await probe.close();
-    await opened.store.createMany(Array.from({ length: 120 }, (_, i) => ({ funcName: 'mod.window', args: [i] })));
+    await store.createMany(Array.from({ length: 60 }, (_, i) => ({ funcName: 'mod.window', args: [i] })));
     collection = new MongoCollection({
       name: 'shard-0',
-      url: opened.urls[0]!,
+      url,
       onCommand: (name) => {
         if (name !== 'update' || holdUntil === 0) return;
         while (Date.now() <= holdUntil); // the first chunk outlasts the window
