@@ -25,11 +25,10 @@ import { readmeOutcome, updateBenchReadme, writeBenchResults } from './lib/resul
 
 const CREATE_BATCH = 1000;
 /**
- * Runs per `take` in the drain, and the take sizes whose command counts are compared. Not 100:
- * a claim or settle of k runs on one shard writes them with one `update` command of k
- * statements, and FerretDB 1.24 (SQLite) never answers an `update` of 100 or more statements —
- * each statement keeps its query's SQLite connection open until the command ends, and its pool
- * holds 100, so the 100th statement waits for a connection forever.
+ * Runs per `take` in the drain, and the take sizes whose command counts are compared. A claim or
+ * settle of k runs on one shard writes them with one `update` command of k statements on
+ * MongoDB, and in sequential chunks of 16 on FerretDB (mongo-collection.ts: FerretDB 1.24 never
+ * answers an `update` of 100 or more statements).
  */
 const TAKE_LIMIT = 50;
 const TAKE_SIZES = [10, 50] as const;

@@ -98,8 +98,8 @@ export function renderMarkdown(report: BenchReport): string {
       `then drained by one loop of \`take(runner, ${p.takeLimit})\` + \`settle\` (completed) until nothing is left. ` +
       `Commands are every command the driver sent during the drain (command monitoring, \`commandStarted\`), divided by the runs completed; ` +
       `per-take counts are one \`take\` of each size on a fresh backlog of ${p.takeBacklog} runs, listed per shard. ` +
-      `Takes are of ${p.takeLimit}, not 100: FerretDB 1.24 (SQLite) never answers an \`update\` command of 100 or more statements, ` +
-      `and a claim or settle of k runs on one shard sends one \`update\` of k statements.`,
+      `A claim or settle of k runs on one shard sends one \`update\` of k statements to MongoDB, and \`ceil(k/16)\` sequential ones to FerretDB ` +
+      `(FerretDB 1.24 never answers an \`update\` of 100 or more statements; see the note under the table), which is most of the \`update\` count below.`,
   );
   if (mix.length > 0) lines.push('', `Drain commands — ${mix.join('; ')}.`);
   lines.push(
