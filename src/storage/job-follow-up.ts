@@ -7,7 +7,7 @@ import { newRunDocument, type RunDocument } from './run-document.js';
 import { stopPendingWrite } from './run-writes.js';
 import type { RunUpdateDoc, ShardCollection } from './shard-collection.js';
 import { insertRuns } from './run-counts.js';
-import { commitChanges, type Change } from './transitions.js';
+import { commitChanges, MAX_ROUNDS, type Change } from './transitions.js';
 
 /**
  * Jobs: what one run's end means for the other runs of its job.
@@ -36,7 +36,6 @@ import { commitChanges, type Change } from './transitions.js';
 
 /** The reason a run of a cancelled job carries; it also tells a cancelled job from a failed one. */
 export const JOB_CANCELLED = 'job cancelled';
-const MAX_ROUNDS = 8;
 
 export interface JobShard {
   readonly collection: ShardCollection;

@@ -4,7 +4,7 @@ import type { JobStatus, JobSummary } from './contract.js';
 import { JOB_CANCELLED, readJob, reconcileJob, type JobShard } from './job-follow-up.js';
 import type { RunDocument } from './run-document.js';
 import { retryWrite, stopPendingWrite } from './run-writes.js';
-import { commitChanges, type Change } from './transitions.js';
+import { commitChanges, MAX_ROUNDS, type Change } from './transitions.js';
 import { emptyCounts } from './upkeep.js';
 
 /**
@@ -12,8 +12,6 @@ import { emptyCounts } from './upkeep.js';
  * shard, so each is one read of the job's runs and one commit on that shard, then
  * `reconcileJob` for what follows (dependents stopped or unblocked).
  */
-
-const MAX_ROUNDS = 8;
 
 export async function summarizeJob(shard: JobShard, jobId: string): Promise<JobSummary | null> {
   const runs = await readJob(shard, jobId);

@@ -45,6 +45,8 @@ export const STUCK_AFTER_MS = 60_000;
 /** Step 2 is sent only this soon after the marker's time; the rest of `STUCK_AFTER_MS` is margin for it to land. */
 export const WRITE_WINDOW_MS = STUCK_AFTER_MS / 2;
 export const MARKER_RETENTION_MS = 15 * 60_000;
+/** Rounds of re-read and decide again before a change that keeps colliding with other writers is given up (`CONFLICT`). */
+export const MAX_ROUNDS = 8;
 
 export interface Change {
   /** The snapshot the change was decided on. */
