@@ -1,15 +1,13 @@
 import { z } from 'zod';
 import { ROLES, type NodeInfo, type RunnerInfo } from '../core/members.js';
 import type { Member } from '../coordination/contract.js';
+import { dateTextSchema } from '../core/run-input.js';
 
 /**
  * Reading the coordinator's registry. Members publish free-form JSON, and a member running an
  * older or newer version may publish a different shape; an entry that does not parse is left
  * out (and logged by the caller) rather than failing every query that lists runners.
  */
-
-/** A date as `toISOString` writes it; anything `Date` cannot read would fail the `DateTime` field that shows it. */
-const dateText = z.string().refine((text) => !Number.isNaN(Date.parse(text)));
 
 const runnerInfoSchema = z.object({
   id: z.string(),
@@ -22,7 +20,8 @@ const runnerInfoSchema = z.object({
   capacity: z.number(),
   load: z.number(),
   state: z.enum(['running', 'draining']),
-  startedAt: dateText,
+  // A date `Date` cannot read would fail the `DateTime` field that shows it, and with it the whole list.
+  startedAt: dateTextSchema,
 });
 
 const nodeInfoSchema = z.object({
@@ -33,7 +32,7 @@ const nodeInfoSchema = z.object({
   coordination: z.string(),
   pid: z.number(),
   version: z.string(),
-  startedAt: dateText,
+  startedAt: dateTextSchema,
 });
 
 export interface RunnerView extends RunnerInfo {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { z } from 'zod';
 import { definitionSchema, type DefinitionInput } from '../core/definition.js';
+import { LIMITS } from '../core/limits.js';
 import { ROLES } from '../core/members.js';
 import { encodePayload, runtimeSchema, slugSchema, tagSchema } from '../core/run-input.js';
 
@@ -29,13 +30,13 @@ const ms = (what: string) =>
     .min(1, `${what} must be positive`)
     .max(24 * 3600 * 1000, `${what} must be at most one day`);
 
-/** How far ahead of a due time work is prepared: 0 (off) to 10 s. */
+/** How far ahead of a due time work is prepared: 0 (off) to `LIMITS.aheadMs`. */
 const aheadMs = (what: string) =>
   z
     .number({ error: `${what} must be a number of milliseconds` })
     .int(`${what} must be a whole number of milliseconds`)
     .min(0, `${what} must not be negative`)
-    .max(10_000, `${what} must be at most 10000 (10 s)`);
+    .max(LIMITS.aheadMs, `${what} must be at most ${LIMITS.aheadMs} (${LIMITS.aheadMs / 1000} s)`);
 
 const unique = (items: readonly unknown[]) => new Set(items).size === items.length;
 /** An empty YAML section (`node:` with nothing under it) is null: treat it as absent. */

@@ -28,4 +28,6 @@ export const LIMITS = {
   maxSeconds: 365 * 24 * 3600,
   /** Cursor strings longer than this are refused unread. */
   cursorLength: 16 * 1024,
+  /** Milliseconds ahead of a due time that work may be prepared: a runner's lookahead, a scheduler's lead. */
+  aheadMs: 10_000,
 } as const;

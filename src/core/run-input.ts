@@ -37,6 +37,12 @@ export const tagSchema = z
 
 export const runtimeSchema = z.enum(RUNTIMES, { error: `must be one of ${RUNTIMES.map((r) => `'${r}'`).join(', ')}` });
 
+/** A date as `toISOString` writes it (anything `Date` can read, at most 40 characters). */
+export const dateTextSchema = z
+  .string()
+  .max(40)
+  .refine((text) => !Number.isNaN(Date.parse(text)), 'must be a date (ISO 8601, as toISOString writes it)');
+
 export const runIdSchema = z.string().refine(isRunId, 'must be a UUID').transform((id) => id.toLowerCase());
 
 const seconds = (what: string) =>

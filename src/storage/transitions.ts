@@ -37,8 +37,9 @@ import type { RevisionMarker, RunUpdateDoc, ShardCollection } from './shard-coll
  * snapshot (the marker's `at`); a writer past it drops its change and reports it conflicted, and
  * its markers are released like a dead writer's. The same holds for each chunk of a chunked bulk
  * update (FerretDB takes 16 updates per command, and a chunk can take seconds on a large
- * collection): no chunk is sent after the window, and the changes left unsent are conflicted. Markers are kept for `MARKER_RETENTION_MS`, far
- * longer than any snapshot lives, then deleted by the sweep.
+ * collection): no chunk is sent after the window, and the changes left unsent are conflicted.
+ * Markers are kept for `MARKER_RETENTION_MS`, far longer than any snapshot lives, then deleted by
+ * the sweep.
  */
 
 export const STUCK_AFTER_MS = 60_000;
@@ -86,7 +87,6 @@ export async function commitChanges(collection: ShardCollection, changes: readon
   // Paused past the window: another writer may have taken these markers for abandoned by now.
   if (Date.now() - now.getTime() > WRITE_WINDOW_MS) return { committed: [], conflicted: changes.map((change) => change.doc) };
   const won = changes.filter((change) => !duplicates.has(markerId(change.doc)));
-
   const conflicted = changes.filter((change) => duplicates.has(markerId(change.doc))).map((change) => change.doc);
 
   const updates = won.flatMap((change) =>
@@ -103,9 +103,10 @@ export async function commitChanges(collection: ShardCollection, changes: readon
       : { sent: 0 },
     deletes.length > 0 ? collection.deleteMany({ _id: deletes.length === 1 ? deletes[0]! : { $in: deletes } }) : 0,
   ]);
-  // Unsent changes: their markers are released to the next writer after STUCK_AFTER_MS, as a dead writer's are.
-  for (const { doc } of updates.slice(sent)) conflicted.push(doc);
+  // Only refused markers can be someone else's abandoned ones; ours, left unsent, are released to
+  // the next writer after STUCK_AFTER_MS, as a dead writer's are.
   await releaseAbandoned(collection, conflicted, now);
+  for (const { doc } of updates.slice(sent)) conflicted.push(doc);
   const updated = updates.slice(0, sent).map(({ doc, update }) => ({ doc, after: applied(doc, update) }));
   const deleted = won.filter((change) => change.write === 'delete').map((change) => change.doc);
   await addCounts(

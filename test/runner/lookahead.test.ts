@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Handler } from '../../src/core/handler.js';
+import { eventually } from '../nodes/cluster-fixture.js';
 import { startStand, type Stand } from './runtime-stand.js';
 
 /**
@@ -23,15 +24,7 @@ describe('runner lookahead', () => {
     calls.length = 0;
   });
 
-  const until = async <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => {
-    const end = Date.now() + 10_000;
-    for (;;) {
-      const value = await probe();
-      if (value !== undefined) return value;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
+  const until = <T>(probe: () => Promise<T | undefined>, what: string): Promise<T> => eventually(probe, 10_000, what, 20);
 
   it('claims a run due within the lookahead at once and calls its handler at the due time', async () => {
     stand = await startStand({ handlers, lookaheadMs: 3000 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { funcNameSchema, runIdSchema, slugSchema, tagSchema } from '../../core/run-input.js';
+import { dateTextSchema, funcNameSchema, runIdSchema, slugSchema, tagSchema } from '../../core/run-input.js';
 import { LIMITS } from '../../core/limits.js';
 
 /**
@@ -97,7 +97,7 @@ export const takeRequestSchema = z.strictObject({
     cluster: slugSchema,
     tags: z.array(tagSchema).max(RUNNER_API_LIMITS.tags),
     handlers: z.array(funcNameSchema).max(RUNNER_API_LIMITS.handlers),
-    lookaheadMs: z.number().int().min(0).max(10_000).optional(),
+    lookaheadMs: z.number().int().min(0).max(LIMITS.aheadMs).optional(),
   }),
   limit: z.number().int().min(1).max(LIMITS.takeBatch),
 });
@@ -144,7 +144,7 @@ export const heartbeatRequestSchema = z.strictObject({
     load: z.number().int().min(0).max(100_000),
     state: z.enum(['running', 'draining']),
     // The registry keeps it for the operator's `runners` query, which answers it as a DateTime.
-    startedAt: z.string().max(40).refine((text) => !Number.isNaN(Date.parse(text)), 'must be a date (ISO 8601, as toISOString writes it)'),
+    startedAt: dateTextSchema,
   }),
   ttlMs: z.number().int().min(1000).max(365 * 24 * 3600 * 1000),
 });
